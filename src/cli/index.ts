@@ -1,0 +1,1 @@
+export { main, buildProgram, EXIT } from './main.js';

@@ -1,0 +1,40 @@
+import { Command, CommanderError } from 'commander';
+import { VERSION } from '../app/index.js';
+import { isPalisadeError, describeError } from '../errors/index.js';
+import { registerInit } from './init.js';
+import { registerServe } from './serve.js';
+
+/** Exit codes, documented in docs/cli.md. */
+export const EXIT = { ok: 0, failure: 1, usage: 2, config: 78 } as const;
+
+export function buildProgram(): Command {
+  const program = new Command('palisade')
+    .description('Palisade: video management for critical infrastructure, built to IEC 62443')
+    .version(VERSION, '-V, --version', 'print the version')
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride();
+  registerServe(program);
+  registerInit(program);
+  return program;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  // Everything Palisade writes (database, keys, certificates, video) is private to its service account.
+  process.umask(0o077);
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return EXIT.ok;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // Help and version are "errors" to commander; they already printed what the user asked for.
+      return err.exitCode === 0 ? EXIT.ok : EXIT.usage;
+    }
+    if (isPalisadeError(err)) {
+      process.stderr.write(`palisade: ${err.code}: ${err.message}\n`);
+      return err.code.startsWith('CONFIG_') ? EXIT.config : EXIT.failure;
+    }
+    process.stderr.write(`palisade: INTERNAL_ERROR: ${describeError(err)}\n`);
+    return EXIT.failure;
+  }
+}

@@ -1,0 +1,3 @@
+export { buildHttpServer, type HttpServerOptions, type ReadinessCheck } from './server.js';
+export { ensureTlsMaterial, SELF_SIGNED_CERT, SELF_SIGNED_KEY, type TlsMaterial } from './certificate.js';
+export { errorBody, ErrorBodySchema, type ErrorBody } from './errors.js';
