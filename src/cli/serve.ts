@@ -20,15 +20,18 @@ async function run(mode: 'serve' | 'demo', flags: StateFlags): Promise<void> {
   const config = resolveConfig(flags);
   const logger = loggerFor(config);
   const palisade = await startPalisade(config, logger);
-  const out = process.stdout;
-  out.write(`Palisade ${VERSION} (${mode}) listening on ${palisade.url}\n`);
-  out.write(
-    palisade.tls.generated
-      ? `TLS: generated a self-signed certificate at ${palisade.tls.certFile}\n`
-      : `TLS: using ${palisade.tls.certFile}\n`,
+  // One write, so that a supervisor reading the first line also has the rest (pipes keep it whole).
+  process.stdout.write(
+    [
+      `Palisade ${VERSION} (${mode}) listening on ${palisade.url}`,
+      palisade.tls.generated
+        ? `TLS: generated a self-signed certificate at ${palisade.tls.certFile}`
+        : `TLS: using ${palisade.tls.certFile}`,
+      `TLS certificate SHA-256 fingerprint: ${palisade.tls.fingerprint256}`,
+      `Database: ${palisade.database.dialect} (${palisade.database.location})`,
+      '',
+    ].join('\n'),
   );
-  out.write(`TLS certificate SHA-256 fingerprint: ${palisade.tls.fingerprint256}\n`);
-  out.write(`Database: ${palisade.database.dialect} (${palisade.database.location})\n`);
 
   let stopping = false;
   const stop = (signal: string) => {

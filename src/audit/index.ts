@@ -1,0 +1,10 @@
+export { AUDIT_ACTIONS, isAuditAction, type AuditAction } from './actions.js';
+export type {
+  ActorType,
+  AuditActor,
+  AuditEvent,
+  AuditEventInput,
+  AuditOutcome,
+  AuditTarget,
+  JsonValue,
+} from './event.js';
