@@ -1,7 +1,15 @@
+import { accessMigration } from '../access/index.js';
 import { foundationMigrations, type Migration } from '../db/index.js';
+import { identityMigration } from '../identity/index.js';
+import { networkMigration } from '../network/index.js';
 
 /**
  * Every schema change in version order. A module adding tables appends its migrations here with the
  * next free version number; `migrate()` refuses gaps and reordering.
  */
-export const MIGRATIONS: readonly Migration[] = [...foundationMigrations];
+export const MIGRATIONS: readonly Migration[] = [
+  ...foundationMigrations,
+  networkMigration(2),
+  identityMigration(3),
+  accessMigration(4),
+];

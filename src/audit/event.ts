@@ -53,3 +53,11 @@ export interface AuditEvent {
   reason?: string;
   details?: { [key: string]: JsonValue };
 }
+
+/**
+ * What other modules need of the audit log: `append` resolves only once the event is durable, so a
+ * caller that awaits it before acknowledging an action has audited it first.
+ */
+export interface AuditSink {
+  append(input: AuditEventInput): Promise<unknown>;
+}

@@ -4,6 +4,7 @@ export type {
   AuditActor,
   AuditEvent,
   AuditEventInput,
+  AuditSink,
   AuditOutcome,
   AuditTarget,
   JsonValue,

@@ -30,6 +30,13 @@ export const HttpSchema = Type.Object(
       default: 1024 * 1024,
       description: 'largest request body accepted',
     }),
+    publicUrl: Type.Optional(
+      Type.String({
+        pattern: '^https://[^/]+$',
+        description:
+          'the origin users type, e.g. https://vms.plant.example:8443; WebAuthn and OIDC redirects are bound to it (default https://localhost:<port>)',
+      }),
+    ),
     rateLimit: Type.Object(
       {
         max: Type.Integer({
@@ -69,12 +76,124 @@ export const LogSchema = Type.Object(
   { ...Strict, default: {} },
 );
 
+const Seconds = (def: number, min: number, max: number, description: string) =>
+  Type.Integer({ minimum: min, maximum: max, default: def, description });
+
+export const IdentitySchema = Type.Object(
+  {
+    password: Type.Object(
+      {
+        minLength: Type.Integer({ minimum: 12, maximum: 128, default: 12, description: 'never below 12' }),
+        maxLength: Type.Integer({ minimum: 64, maximum: 1024, default: 256 }),
+        denyListFile: Type.Optional(Type.String({ minLength: 1, description: 'extra refused passwords, one per line' })),
+      },
+      { ...Strict, default: {} },
+    ),
+    mfa: Type.Object(
+      {
+        required: Type.Boolean({
+          default: true,
+          description: 'require a second factor for every human account; relax per role only, never globally in production',
+        }),
+      },
+      { ...Strict, default: {} },
+    ),
+    session: Type.Object(
+      {
+        idleTimeoutSeconds: Seconds(900, 60, 86_400, 'inactivity before the session locks (SR 2.5)'),
+        absoluteLifetimeSeconds: Seconds(43_200, 300, 604_800, 'longest a session lives'),
+        maxConcurrent: Type.Integer({ minimum: 1, maximum: 100, default: 3, description: 'sessions per user (SR 2.7)' }),
+        onLimit: Type.Union([Type.Literal('evict-oldest'), Type.Literal('reject')], { default: 'evict-oldest' }),
+      },
+      { ...Strict, default: {} },
+    ),
+    lockout: Type.Object(
+      {
+        accountMaxFailures: Type.Integer({ minimum: 3, maximum: 100, default: 5 }),
+        sourceMaxFailures: Type.Integer({ minimum: 3, maximum: 10_000, default: 20 }),
+        windowSeconds: Seconds(900, 60, 86_400, 'failures count within this window'),
+        lockSeconds: Seconds(900, 1, 86_400, 'first lock; doubles with each further lock'),
+        maxLockSeconds: Seconds(86_400, 1, 604_800, 'longest lock'),
+      },
+      { ...Strict, default: {} },
+    ),
+    notice: Type.String({
+      maxLength: 4000,
+      default:
+        'This system is for authorised use only. Activity is monitored and recorded. Unauthorised access is prohibited and may be prosecuted.',
+      description: 'system use notification shown before sign-in (SR 1.12); empty disables it',
+    }),
+    tokens: Type.Object(
+      { maxLifetimeDays: Type.Integer({ minimum: 1, maximum: 3650, default: 90 }) },
+      { ...Strict, default: {} },
+    ),
+    oidc: Type.Optional(
+      Type.Object(
+        {
+          issuer: Type.String({ pattern: '^https?://', description: 'issuer URL (discovery at /.well-known/openid-configuration)' }),
+          clientId: Type.String({ minLength: 1 }),
+          clientSecretFile: Type.Optional(Type.String({ minLength: 1, description: 'file holding the client secret' })),
+          clientSecretEnv: Type.Optional(Type.String({ minLength: 1, description: 'environment variable holding the client secret' })),
+          caFile: Type.Optional(Type.String({ minLength: 1, description: 'PEM CA bundle to trust for the IdP' })),
+          allowHttp: Type.Boolean({ default: false, description: 'accept a plain-http issuer (loopback testing only)' }),
+          scopes: Type.String({ default: 'openid profile email' }),
+          usernameClaim: Type.String({ default: 'preferred_username' }),
+          groupsClaim: Type.String({ default: 'groups' }),
+          roleMapping: Type.Array(
+            Type.Object(
+              {
+                group: Type.String({ minLength: 1 }),
+                role: Type.String({ minLength: 1 }),
+                scope: Type.String({ default: 'all', description: 'all, site:<id>, zone:<id> or camera-group:<id>' }),
+              },
+              Strict,
+            ),
+            { default: [] },
+          ),
+          mfa: Type.Union([Type.Literal('require-idp'), Type.Literal('idp-or-local')], {
+            default: 'require-idp',
+            description: 'require MFA evidence (amr/acr) from the IdP, or accept a Palisade second factor instead',
+          }),
+          acceptedAmr: Type.Array(Type.String(), { default: ['mfa', 'otp', 'hwk', 'swk', 'sc', 'fpt', 'face', 'pin'] }),
+          acceptedAcr: Type.Array(Type.String(), { default: [] }),
+          buttonLabel: Type.String({ default: 'Sign in with single sign-on' }),
+        },
+        Strict,
+      ),
+    ),
+  },
+  { ...Strict, default: {} },
+);
+
+export const AccessSchema = Type.Object(
+  {
+    dualApproval: Type.Object(
+      {
+        actions: Type.Array(
+          Type.Union(
+            ['evidence.export', 'recording.delete', 'keys.kek.destroy', 'role.change'].map((a) => Type.Literal(a)),
+          ),
+          {
+            default: ['keys.kek.destroy'],
+            description: 'actions that wait for a second authorised person (SR 2.1 RE4)',
+          },
+        ),
+        expirySeconds: Seconds(86_400, 60, 2_592_000, 'a pending request expires after this'),
+      },
+      { ...Strict, default: {} },
+    ),
+  },
+  { ...Strict, default: {} },
+);
+
 export const ConfigSchema = Type.Object(
   {
     dataDir: Type.String({ minLength: 1, default: './data', description: 'where Palisade keeps its state' }),
     http: HttpSchema,
     database: DatabaseSchema,
     log: LogSchema,
+    identity: IdentitySchema,
+    access: AccessSchema,
   },
   Strict,
 );

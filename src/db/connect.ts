@@ -131,3 +131,11 @@ function openPostgres(url: string, poolSize: number): Database {
 export function redactUrl(url: string): string {
   return url.replace(/(\/\/[^:/@]+):[^@]*@/, '$1:***@');
 }
+
+/**
+ * A module's typed view of the database: only its own tables. Kysely's table map is invariant, so the
+ * view is a cast, and this is the one place it is made.
+ */
+export function tablesOf<T>(database: Database): Kysely<T> {
+  return database.kysely as unknown as Kysely<T>;
+}

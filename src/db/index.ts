@@ -1,5 +1,6 @@
 export {
   openDatabase,
+  tablesOf,
   redactUrl,
   SQLITE_FILE,
   type Database,

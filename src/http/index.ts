@@ -1,3 +1,4 @@
 export { buildHttpServer, type HttpServerOptions, type ReadinessCheck } from './server.js';
 export { ensureTlsMaterial, SELF_SIGNED_CERT, SELF_SIGNED_KEY, type TlsMaterial } from './certificate.js';
 export { errorBody, ErrorBodySchema, type ErrorBody } from './errors.js';
+export { describeAccess, type Guard, type RouteAccess } from './guard.js';

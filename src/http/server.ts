@@ -1,4 +1,5 @@
 import { constants as cryptoConstants } from 'node:crypto';
+import cookie from '@fastify/cookie';
 import helmet from '@fastify/helmet';
 import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
@@ -6,6 +7,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyPlug
 import type { Logger } from '../log/index.js';
 import { PalisadeError, describeError } from '../errors/index.js';
 import { ErrorBodySchema, errorBody, handleError } from './errors.js';
+import { installGuard, type Guard } from './guard.js';
 
 export interface ReadinessCheck {
   name: string;
@@ -20,6 +22,8 @@ export interface HttpServerOptions {
   bodyLimitBytes: number;
   rateLimit: { max: number; windowMs: number };
   readiness: ReadinessCheck[];
+  /** Decides every request that is not public; see RouteAccess. */
+  guard: Guard;
   /** Route plugins of the domain modules, registered after the shared hooks. */
   routes?: FastifyPluginAsync[];
 }
@@ -94,6 +98,9 @@ export async function buildHttpServer(options: HttpServerOptions): Promise<Fasti
       }),
   });
 
+  await app.register(cookie);
+  installGuard(app, options.guard);
+
   await app.register(swagger, {
     openapi: {
       openapi: '3.1.0',
@@ -154,7 +161,9 @@ export async function buildHttpServer(options: HttpServerOptions): Promise<Fasti
     },
   );
 
-  app.get('/api/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  app.get('/api/openapi.json', { schema: { hide: true }, config: { access: { authenticated: true } } }, async () =>
+    app.swagger(),
+  );
 
   for (const plugin of options.routes ?? []) await app.register(plugin);
   return app;

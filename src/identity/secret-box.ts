@@ -1,0 +1,9 @@
+/**
+ * How identity keeps secrets it must be able to read back (TOTP shared secrets, the OIDC client
+ * secret): sealed under a key held by the key provider. `label` binds the ciphertext to its purpose
+ * and owner, so a sealed value copied into another row does not open.
+ */
+export interface SecretBox {
+  seal(plaintext: Buffer, label: string): Promise<string>;
+  open(sealed: string, label: string): Promise<Buffer>;
+}
