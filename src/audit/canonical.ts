@@ -17,7 +17,13 @@ export function canonicalJson(value: unknown): string {
   return write(value, '$');
 }
 
+/** JSON text that is already canonical, embedded as is (so a part is not canonicalized twice). */
+export class CanonicalFragment {
+  constructor(readonly json: string) {}
+}
+
 function write(value: unknown, where: string): string {
+  if (value instanceof CanonicalFragment) return value.json;
   switch (typeof value) {
     case 'string':
       if (LONE_SURROGATE.test(value)) throw notJson(where, 'contains a lone surrogate (not valid Unicode)');

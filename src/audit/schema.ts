@@ -67,7 +67,7 @@ async function createTables(db: Kysely<unknown>, dialect: DialectName): Promise<
     idx ${bigint} not null,
     data ${bytes} not null,
     primary key (log_id, idx)
-  )`.execute(db);
+  ) ${withoutRowid}`.execute(db);
   await sql`create table tlog_node (
     log_id integer not null,
     level smallint not null,

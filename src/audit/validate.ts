@@ -1,6 +1,6 @@
 import { PalisadeError } from '../errors/index.js';
 import { isAuditAction } from './actions.js';
-import { canonicalJson } from './canonical.js';
+import { CanonicalFragment, canonicalJson } from './canonical.js';
 import type { AuditEvent, AuditEventInput, JsonValue } from './event.js';
 
 /**
@@ -36,8 +36,14 @@ function invalid(message: string): PalisadeError {
   return new PalisadeError('AUDIT_EVENT_INVALID', message, { status: 400 });
 }
 
-/** The stored event and its canonical bytes (the leaf). */
-export function buildEvent(input: AuditEventInput, now: number): { event: AuditEvent; bytes: Buffer } {
+/**
+ * The stored event's canonical bytes (the leaf), and its fields other than `details` for the query
+ * index (details are only ever read back from the bytes).
+ */
+export function buildEvent(
+  input: AuditEventInput,
+  now: number,
+): { event: Omit<AuditEvent, 'details'>; bytes: Buffer } {
   if (typeof input !== 'object' || input === null) throw invalid('the event must be an object');
   onlyKnown(input, INPUT_KEYS, 'event');
   if (typeof input.action !== 'string' || !isAuditAction(input.action)) {
@@ -54,7 +60,7 @@ export function buildEvent(input: AuditEventInput, now: number): { event: AuditE
   onlyKnown(actor, ACTOR_KEYS, 'actor');
   const a = input.actor;
   if (!ACTOR_TYPES.has(a.type)) throw invalid('actor.type must be user, service, device or system');
-  const event: AuditEvent = {
+  const event: Omit<AuditEvent, 'details'> = {
     v: 1,
     time: new Date(time).toISOString(),
     action: input.action,
@@ -84,6 +90,7 @@ export function buildEvent(input: AuditEventInput, now: number): { event: AuditE
   if (reason !== undefined) event.reason = reason;
   else if (input.outcome !== 'success') throw invalid(`reason is required when the outcome is ${input.outcome}`);
 
+  let detailsJson: string | undefined;
   if (input.details !== undefined) {
     const details = input.details as unknown;
     if (typeof details !== 'object' || details === null || Array.isArray(details)) {
@@ -94,10 +101,14 @@ export function buildEvent(input: AuditEventInput, now: number): { event: AuditE
     if (Buffer.byteLength(json) > LIMITS.detailsBytes) {
       throw invalid(`details are larger than ${LIMITS.detailsBytes} bytes`);
     }
-    event.details = JSON.parse(json) as { [key: string]: JsonValue };
+    detailsJson = json;
   }
 
-  const bytes = Buffer.from(canonicalJson(event), 'utf8');
+  // details are canonicalized once, above, and embedded as they are.
+  const bytes = Buffer.from(
+    canonicalJson(detailsJson === undefined ? event : { ...event, details: new CanonicalFragment(detailsJson) }),
+    'utf8',
+  );
   if (bytes.length > LIMITS.eventBytes) throw invalid(`the event is larger than ${LIMITS.eventBytes} bytes`);
   return { event, bytes };
 }
