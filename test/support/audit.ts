@@ -38,7 +38,7 @@ export function sampleEvent(i: number, time = Date.UTC(2026, 10, 27, 8, 0, 0) + 
     {
       action: 'video.playback.start',
       outcome: 'success',
-      target: { type: 'camera', id: `cam-${i % 11}`, zone: i % 2 === 0 ? 'substation-a' : 'control-room' },
+      target: { type: 'camera', id: `cam-${i % 11}`, zone: (i >> 2) % 2 === 0 ? 'substation-a' : 'control-room' },
     },
     {
       action: 'camera.onboard.rejected',
