@@ -397,7 +397,7 @@ async function readEntries(
     while (!eof) {
       if (have === buf.length) {
         if (buf.length >= MAX_LINE_BYTES * 2) {
-          return { index: verifier.size, reason: `line ${lineNo + 1} is longer than ${MAX_LINE_BYTES} bytes` };
+          return verifier.unreadable(`line ${lineNo + 1} is longer than ${MAX_LINE_BYTES} bytes`);
         }
         const bigger = Buffer.allocUnsafe(buf.length * 2);
         buf.copy(bigger, 0, 0, have);
@@ -412,7 +412,7 @@ async function readEntries(
         if (nl < 0 || nl >= have) break;
         lineNo++;
         if (nl - start > MAX_LINE_BYTES) {
-          return { index: verifier.size, reason: `line ${lineNo} is longer than ${MAX_LINE_BYTES} bytes` };
+          return verifier.unreadable(`line ${lineNo} is longer than ${MAX_LINE_BYTES} bytes`);
         }
         const failure = entryLine(buf, start, nl, recorded, verifier, lineNo);
         if (failure) return failure;
@@ -420,7 +420,7 @@ async function readEntries(
         start = nl + 1;
       }
       if (eof && start < have) {
-        return { index: verifier.size, reason: `${FILES.entries} ends in the middle of line ${lineNo + 1} (truncated)` };
+        return verifier.unreadable(`${FILES.entries} ends in the middle of line ${lineNo + 1} (truncated)`);
       }
       buf.copy(buf, 0, start, have);
       have -= start;
@@ -440,10 +440,8 @@ function entryLine(
   verifier: TreeVerifier,
   lineNo: number,
 ): VerifyFailure | undefined {
-  const malformed = (why: string): VerifyFailure => ({
-    index: verifier.size,
-    reason: `${FILES.entries} line ${lineNo} is malformed (${why})`,
-  });
+  const malformed = (why: string): VerifyFailure =>
+    verifier.unreadable(`${FILES.entries} line ${lineNo} is malformed (${why})`);
   let at = start;
   if (!startsWith(buf, at, INDEX_PREFIX)) return malformed('expected {"index":');
   at += INDEX_PREFIX.length;

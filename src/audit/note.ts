@@ -82,9 +82,11 @@ export function parseVerifierKey(text: string): VerifierKey {
       status: 400,
     });
   if (trimmed.length > 2048) throw bad('too long');
-  const parts = trimmed.split('+');
-  if (parts.length !== 3) throw bad('expected <name>+<key id>+<base64 key>');
-  const [name, id, b64] = parts as [string, string, string];
+  // Names cannot contain '+', but the base64 key can: split at the first two.
+  const first = trimmed.indexOf('+');
+  const second = trimmed.indexOf('+', first + 1);
+  if (first <= 0 || second < 0) throw bad('expected <name>+<key id>+<base64 key>');
+  const [name, id, b64] = [trimmed.slice(0, first), trimmed.slice(first + 1, second), trimmed.slice(second + 1)];
   if (!/^[0-9a-f]{8}$/.test(id)) throw bad('the key id must be 8 lower-case hex digits');
   const raw = strictBase64(b64);
   if (raw === undefined) throw bad('the key is not canonical base64');

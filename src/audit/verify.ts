@@ -74,7 +74,7 @@ export class TreeVerifier {
     if (this.#failure) return this.#failure;
     const expected = this.#tree.size;
     if (index !== expected) {
-      return this.#fail(
+      return this.#failAfterMismatch(
         expected,
         index > expected
           ? `entry ${expected} is missing: the next entry present is ${index}`
@@ -100,16 +100,36 @@ export class TreeVerifier {
     const size = this.#tree.size;
     const missing = this.#checkpoints[this.#next];
     if (missing) {
-      return this.#fail(
+      return this.#failAfterMismatch(
         size,
         `the log ends after ${size} entries but the checkpoint of size ${missing.size} was signed: entries ${size}..${missing.size - 1} were removed`,
       );
     }
     const covered = this.#checkpoints.at(-1)?.size ?? 0;
     if (size > covered) {
-      return this.#fail(covered, `entries ${covered}..${size - 1} are not covered by any signed checkpoint`);
+      return this.#failAfterMismatch(covered, `entries ${covered}..${size - 1} are not covered by any signed checkpoint`);
     }
     return undefined;
+  }
+
+  /** The entry at the current position cannot even be read. */
+  unreadable(reason: string): VerifyFailure {
+    return this.#failure ?? this.#failAfterMismatch(this.#tree.size, reason);
+  }
+
+  /**
+   * A failure found at `index` while an earlier entry already disagreed with its recorded hash (and no
+   * checkpoint has yet said which of the two is wrong): the earlier entry is the first bad one.
+   */
+  #failAfterMismatch(index: number, reason: string): VerifyFailure {
+    const m = this.#mismatch;
+    if (m && m.index < index) {
+      return this.#fail(
+        m.index,
+        `entry ${m.index} does not match the leaf hash recorded for it (it hashes to ${hex(m.actual)}, recorded ${hex(m.recorded)}); later: ${reason}`,
+      );
+    }
+    return this.#fail(index, reason);
   }
 
   #checkCheckpoints(): void {
