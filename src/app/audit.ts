@@ -1,5 +1,11 @@
 import path from 'node:path';
-import { CHECKPOINT_KEY_FILE, openAuditLog, openFileSigner, type AuditActor, type AuditLog } from '../audit/index.js';
+import {
+  CHECKPOINT_KEY_FILE,
+  openAuditLog,
+  openFileSigner,
+  type AuditActor,
+  type AuditLog,
+} from '../audit/index.js';
 import type { Config } from '../config/index.js';
 import type { Database } from '../db/index.js';
 import type { Logger } from '../log/index.js';
@@ -21,7 +27,10 @@ export async function openAudit(
   options: { periodicCheckpoints: boolean },
 ): Promise<AuditLog> {
   const origin = auditOrigin(config, instanceId);
-  const signer = openFileSigner({ file: path.join(path.resolve(config.dataDir), CHECKPOINT_KEY_FILE), name: origin });
+  const signer = openFileSigner({
+    file: path.join(path.resolve(config.dataDir), CHECKPOINT_KEY_FILE),
+    name: origin,
+  });
   return openAuditLog({
     database,
     signer,

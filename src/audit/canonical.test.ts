@@ -16,7 +16,9 @@ describe('RFC 8785 JSON canonicalization', () => {
     };
     const keys = Object.keys(JSON.parse(canonicalJson(input)) as object);
     // Object.keys puts the integer-like "1" first whatever the text order, so read the order from the text.
-    const order = [...canonicalJson(input).matchAll(/"((?:[^"\\]|\\.)*)":/g)].map((m) => JSON.parse(`"${m[1]}"`) as string);
+    const order = [...canonicalJson(input).matchAll(/"((?:[^"\\]|\\.)*)":/g)].map(
+      (m) => JSON.parse(`"${m[1]}"`) as string,
+    );
     assert.deepEqual(order, ['\r', '1', '\u0080', '\u00f6', '\u20ac', '\ud83d\ude00', '\ufb33']);
     assert.equal(keys.length, 7);
   });
@@ -38,7 +40,10 @@ describe('RFC 8785 JSON canonicalization', () => {
 
   it('escapes only what JSON requires and keeps other characters as UTF-8', () => {
     assert.equal(canonicalJson('a"b\\c\n\t\u0001\u007f€😀'), '"a\\"b\\\\c\\n\\t\\u0001\u007f€😀"');
-    assert.equal(canonicalJson({ b: [true, null, { z: 1, a: 'x' }], a: undefined }), '{"b":[true,null,{"a":"x","z":1}]}');
+    assert.equal(
+      canonicalJson({ b: [true, null, { z: 1, a: 'x' }], a: undefined }),
+      '{"b":[true,null,{"a":"x","z":1}]}',
+    );
   });
 
   it('refuses what JSON cannot hold: NaN, Infinity, lone surrogates, bigint, functions, class instances', () => {

@@ -57,9 +57,11 @@ export function parseCheckpointText(text: string): Omit<Checkpoint, 'note'> {
   if (lines.length < 4 || lines.at(-1) !== '') throw invalid('a checkpoint has at least three lines');
   const [origin, sizeText, rootText] = lines as [string, string, string];
   if (origin.length === 0) throw invalid('the checkpoint origin is empty');
-  if (!/^(0|[1-9][0-9]{0,19})$/.test(sizeText)) throw invalid(`bad tree size ${JSON.stringify(sizeText.slice(0, 30))}`);
+  if (!/^(0|[1-9][0-9]{0,19})$/.test(sizeText))
+    throw invalid(`bad tree size ${JSON.stringify(sizeText.slice(0, 30))}`);
   const size = Number(sizeText);
-  if (!Number.isSafeInteger(size)) throw invalid(`tree size ${sizeText} is beyond what this verifier handles (2^53)`);
+  if (!Number.isSafeInteger(size))
+    throw invalid(`tree size ${sizeText} is beyond what this verifier handles (2^53)`);
   const rootHash = strictBase64(rootText);
   if (rootHash?.length !== HASH_SIZE) throw invalid('the root hash is not base64 of 32 bytes');
   if (lines.slice(3, -1).some((l) => l.length === 0)) throw invalid('extension lines must not be empty');
@@ -74,7 +76,9 @@ export function openCheckpoint(note: string, keys: readonly VerifierKey[], origi
   const { text } = verifyNote(note, keys);
   const parsed = parseCheckpointText(text);
   if (origin !== undefined && parsed.origin !== origin) {
-    throw invalid(`the checkpoint is for log ${JSON.stringify(parsed.origin)}, not ${JSON.stringify(origin)}`);
+    throw invalid(
+      `the checkpoint is for log ${JSON.stringify(parsed.origin)}, not ${JSON.stringify(origin)}`,
+    );
   }
   return { ...parsed, note };
 }

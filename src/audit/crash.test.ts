@@ -14,7 +14,9 @@ for (const dialect of DIALECTS) {
     it('loses no acknowledged event, and the log verifies and grows again after restart', async () => {
       const t = await dialect.create();
       await t.database.close();
-      const child = spawn(process.execPath, [WRITER, t.url, t.dataDir, '16'], { stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn(process.execPath, [WRITER, t.url, t.dataDir, '16'], {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
       let out = '';
       let err = '';
       child.stderr.on('data', (c: Buffer) => (err += c.toString()));

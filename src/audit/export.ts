@@ -67,7 +67,10 @@ export async function exportLog(
 ): Promise<ExportSummary> {
   const dir = path.resolve(out);
   if (await exists(dir)) {
-    throw new PalisadeError('AUDIT_EXPORT_EXISTS', `${dir} already exists; choose a new folder for the export`);
+    throw new PalisadeError(
+      'AUDIT_EXPORT_EXISTS',
+      `${dir} already exists; choose a new folder for the export`,
+    );
   }
   const checkpoint = await log.signCheckpoint();
   const partial = `${dir}.partial-${process.pid}`;
@@ -236,7 +239,9 @@ export async function verifyExport(dirArg: string, options: VerifyOptions = {}):
   const dir = path.resolve(dirArg);
   const manifest = await readManifest(dir);
   const pinned = options.keys !== undefined && options.keys.length > 0;
-  const keys: VerifierKey[] = (pinned ? options.keys! : manifest.verifierKeys).map((k) => parseVerifierKey(k));
+  const keys: VerifierKey[] = (pinned ? options.keys! : manifest.verifierKeys).map((k) =>
+    parseVerifierKey(k),
+  );
   const report: VerifyReport = {
     ok: false,
     log: manifest.log,
@@ -263,7 +268,10 @@ export async function verifyExport(dirArg: string, options: VerifyOptions = {}):
       } catch {
         // the size is unreadable as well
       }
-      return { index: null, reason: `${where}${size === null ? '' : ` (size ${size})`}: ${describeError(err)}` };
+      return {
+        index: null,
+        reason: `${where}${size === null ? '' : ` (size ${size})`}: ${describeError(err)}`,
+      };
     }
     if (!seen.has(c.note)) {
       seen.add(c.note);
@@ -275,7 +283,10 @@ export async function verifyExport(dirArg: string, options: VerifyOptions = {}):
   let i = 0;
   for await (const line of readLines(path.join(dir, FILES.checkpoints), MAX_CHECKPOINT_LINE)) {
     if (line === undefined) {
-      return fail({ index: null, reason: `${FILES.checkpoints} line ${i + 1} is too long or not terminated` });
+      return fail({
+        index: null,
+        reason: `${FILES.checkpoints} line ${i + 1} is too long or not terminated`,
+      });
     }
     let entry: { size?: unknown; note?: unknown };
     try {
@@ -283,21 +294,31 @@ export async function verifyExport(dirArg: string, options: VerifyOptions = {}):
     } catch {
       return fail({ index: null, reason: `${FILES.checkpoints} line ${i + 1} is not JSON` });
     }
-    if (typeof entry.note !== 'string') return fail({ index: null, reason: `${FILES.checkpoints} line ${i + 1} has no note` });
+    if (typeof entry.note !== 'string')
+      return fail({ index: null, reason: `${FILES.checkpoints} line ${i + 1} has no note` });
     const c = add(entry.note, `${FILES.checkpoints} line ${i + 1}`);
     if ('reason' in c) return fail(c);
     if (c.size !== entry.size) {
-      return fail({ index: null, reason: `${FILES.checkpoints} line ${i + 1} says size ${String(entry.size)} but its note says ${c.size}` });
+      return fail({
+        index: null,
+        reason: `${FILES.checkpoints} line ${i + 1} says size ${String(entry.size)} but its note says ${c.size}`,
+      });
     }
     i++;
   }
   const latest = add(await readSmall(path.join(dir, FILES.checkpoint)), `file ${FILES.checkpoint}`);
   if ('reason' in latest) return fail(latest);
   if (latest.size !== manifest.treeSize) {
-    return fail({ index: null, reason: `${FILES.manifest} says ${manifest.treeSize} entries but ${FILES.checkpoint} covers ${latest.size}` });
+    return fail({
+      index: null,
+      reason: `${FILES.manifest} says ${manifest.treeSize} entries but ${FILES.checkpoint} covers ${latest.size}`,
+    });
   }
   if (checkpoints.some((c) => c.size > latest.size)) {
-    return fail({ index: null, reason: `${FILES.checkpoints} holds a checkpoint newer than ${FILES.checkpoint}` });
+    return fail({
+      index: null,
+      reason: `${FILES.checkpoints} holds a checkpoint newer than ${FILES.checkpoint}`,
+    });
   }
   if (options.against !== undefined) {
     const against = add(options.against, 'the --against checkpoint');

@@ -55,5 +55,12 @@ export {
   type VerifierKey,
 } from './note.js';
 export { openFileSigner, CHECKPOINT_KEY_FILE, type CheckpointSigner } from './signer.js';
-export { exportLog, verifyExport, FILES as EXPORT_FILES, type ExportSummary, type VerifyOptions, type Progress } from './export.js';
+export {
+  exportLog,
+  verifyExport,
+  FILES as EXPORT_FILES,
+  type ExportSummary,
+  type VerifyOptions,
+  type Progress,
+} from './export.js';
 export { verifyStoredLog, TreeVerifier, type VerifyFailure, type VerifyReport } from './verify.js';

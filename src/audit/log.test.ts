@@ -109,7 +109,11 @@ for (const dialect of DIALECTS) {
         { ...base, actor: { type: 'user', id: 'bad \ud800 surrogate' } },
       ];
       for (const input of bad) {
-        await assert.rejects(log.append(input as AuditEventInput), { code: 'AUDIT_EVENT_INVALID' }, JSON.stringify(input).slice(0, 100));
+        await assert.rejects(
+          log.append(input as AuditEventInput),
+          { code: 'AUDIT_EVENT_INVALID' },
+          JSON.stringify(input).slice(0, 100),
+        );
       }
       assert.equal(await log.size(), before);
     });
@@ -142,7 +146,11 @@ for (const dialect of DIALECTS) {
     });
 
     it('queries by time range, actor, action prefix, target, zone and outcome, page by page', async () => {
-      const inRange = await log.query({ from: new Date(BASE + 10_000).toISOString(), to: BASE + 20_000, limit: 100 });
+      const inRange = await log.query({
+        from: new Date(BASE + 10_000).toISOString(),
+        to: BASE + 20_000,
+        limit: 100,
+      });
       assert.deepEqual(
         inRange.events.map((e) => e.event.details?.seq),
         Array.from({ length: 10 }, (_, i) => 10 + i),
@@ -152,7 +160,10 @@ for (const dialect of DIALECTS) {
       assert.ok(byActor.events.every((e) => e.event.actor.id === 'user-3'));
       const logins = await log.query({ actionPrefix: 'auth.login', limit: 1000 });
       assert.ok(logins.events.every((e) => e.event.action.startsWith('auth.login.')));
-      assert.equal(logins.events.length, (await log.query({ actionPrefix: 'auth.', limit: 1000 })).events.length);
+      assert.equal(
+        logins.events.length,
+        (await log.query({ actionPrefix: 'auth.', limit: 1000 })).events.length,
+      );
       assert.equal((await log.query({ actionPrefix: 'auth.log' })).events.length, 0, 'prefixes end at a dot');
       const rejected = await log.query({ targetType: 'camera', targetId: 'cam-3', outcome: 'failure' });
       assert.ok(rejected.events.length > 0);
@@ -174,7 +185,11 @@ for (const dialect of DIALECTS) {
           cursor = page.nextCursor;
         } while (cursor);
         const all = (await log.query({ outcome: 'denied', limit: 1000 })).events.map((e) => e.index);
-        assert.deepEqual(seen, order === 'asc' ? all : [...all].reverse(), `${order} pages cover every match once`);
+        assert.deepEqual(
+          seen,
+          order === 'asc' ? all : [...all].reverse(),
+          `${order} pages cover every match once`,
+        );
       }
     });
 
@@ -227,11 +242,25 @@ for (const dialect of DIALECTS) {
     it('the database itself rejects UPDATE and DELETE on every audit table', async () => {
       await log.signCheckpoint();
       const db = t.database.kysely;
-      const column = { tlog_log: 'name', tlog_entry: 'idx', tlog_node: 'idx', tlog_checkpoint: 'note', audit_event: 'action' };
+      const column = {
+        tlog_log: 'name',
+        tlog_entry: 'idx',
+        tlog_node: 'idx',
+        tlog_checkpoint: 'note',
+        audit_event: 'action',
+      };
       for (const table of APPEND_ONLY_TABLES) {
         const c = sql.ref(column[table]);
-        await assert.rejects(sql`update ${sql.table(table)} set ${c} = ${c}`.execute(db), /append-only/, `update ${table}`);
-        await assert.rejects(sql`delete from ${sql.table(table)}`.execute(db), /append-only/, `delete ${table}`);
+        await assert.rejects(
+          sql`update ${sql.table(table)} set ${c} = ${c}`.execute(db),
+          /append-only/,
+          `update ${table}`,
+        );
+        await assert.rejects(
+          sql`delete from ${sql.table(table)}`.execute(db),
+          /append-only/,
+          `delete ${table}`,
+        );
       }
       if (dialect.name === 'postgres') {
         await assert.rejects(sql`truncate tlog_entry`.execute(db), /append-only/);
@@ -241,8 +270,11 @@ for (const dialect of DIALECTS) {
     });
 
     it('several logs share the tables without touching each other (the video integrity log will be one)', async () => {
-      const signer = openFileSigner({ file: path.join(t.dataDir, 'keys', 'other.pem'), name: 'palisade.test/video' });
-      const other = await openTransparencyLog<void>({
+      const signer = openFileSigner({
+        file: path.join(t.dataDir, 'keys', 'other.pem'),
+        name: 'palisade.test/video',
+      });
+      const other = await openTransparencyLog<null>({
         database: t.database,
         name: 'video-integrity',
         origin: 'palisade.test/video',
@@ -251,9 +283,12 @@ for (const dialect of DIALECTS) {
       const auditSize = await log.size();
       const auditRoot = (await log.signCheckpoint()).rootHash;
       const receipts = await Promise.all(
-        Array.from({ length: 10 }, (_, i) => other.append(Buffer.from(`{"segment":${i}}`), undefined)),
+        Array.from({ length: 10 }, (_, i) => other.append(Buffer.from(`{"segment":${i}}`), null)),
       );
-      assert.deepEqual(receipts.map((r) => r.index), Array.from({ length: 10 }, (_, i) => i));
+      assert.deepEqual(
+        receipts.map((r) => r.index),
+        Array.from({ length: 10 }, (_, i) => i),
+      );
       const cp = await other.signCheckpoint();
       assert.equal(cp.size, 10);
       assert.equal(cp.origin, 'palisade.test/video');
@@ -265,7 +300,10 @@ for (const dialect of DIALECTS) {
     });
 
     it('refuses to reopen the log under another origin', async () => {
-      const signer = openFileSigner({ file: path.join(t.dataDir, CHECKPOINT_KEY_FILE), name: 'elsewhere/audit' });
+      const signer = openFileSigner({
+        file: path.join(t.dataDir, CHECKPOINT_KEY_FILE),
+        name: 'elsewhere/audit',
+      });
       await assert.rejects(
         openTransparencyLog({ database: t.database, name: 'audit', origin: 'elsewhere/audit', signer }),
         { code: 'AUDIT_ORIGIN_MISMATCH' },
@@ -289,9 +327,14 @@ for (const dialect of DIALECTS) {
         },
       });
       try {
-        const receipts = await Promise.all(Array.from({ length: 300 }, (_, i) => log.append(Buffer.from(`{"n":${i}}`), i)));
+        const receipts = await Promise.all(
+          Array.from({ length: 300 }, (_, i) => log.append(Buffer.from(`{"n":${i}}`), i)),
+        );
         assert.equal(new Set(receipts.map((r) => r.index)).size, 300);
-        assert.equal(batches.reduce((a, b) => a + b, 0), 300);
+        assert.equal(
+          batches.reduce((a, b) => a + b, 0),
+          300,
+        );
         assert.ok(batches.length <= 3, `300 concurrent appends took ${batches.length} transactions`);
       } finally {
         await log.close();
@@ -338,7 +381,12 @@ for (const dialect of DIALECTS) {
         await dropAppendOnlyTriggers(t.database);
         const db = t.database.kysely.withTables<TlogTables>();
         // Rewrite the node covering entries 0..15, as if someone recomputed the tree over altered entries.
-        await db.updateTable('tlog_node').set({ hash: Buffer.alloc(32, 1) }).where('level', '=', 4).where('idx', '=', 0).execute();
+        await db
+          .updateTable('tlog_node')
+          .set({ hash: Buffer.alloc(32, 1) })
+          .where('level', '=', 4)
+          .where('idx', '=', 0)
+          .execute();
         await assert.rejects(log.signCheckpoint(), (err: unknown) => {
           assert.ok(err instanceof PalisadeError);
           assert.equal(err.code, 'AUDIT_CHECKPOINT_REFUSED');
@@ -347,7 +395,12 @@ for (const dialect of DIALECTS) {
         });
         // Proofs through a damaged node are refused, never served wrong.
         await assert.rejects(log.inclusionProof(17, 20), { code: 'AUDIT_TREE_CORRUPT' });
-        await db.updateTable('tlog_node').set({ hash: Buffer.alloc(32, 2) }).where('level', '=', 3).where('idx', '=', 1).execute();
+        await db
+          .updateTable('tlog_node')
+          .set({ hash: Buffer.alloc(32, 2) })
+          .where('level', '=', 3)
+          .where('idx', '=', 1)
+          .execute();
         await assert.rejects(log.inclusionProof(3, 20), { code: 'AUDIT_TREE_CORRUPT' });
       } finally {
         await log.close();
@@ -362,8 +415,16 @@ for (const dialect of DIALECTS) {
         for (let i = 0; i < 10; i++) await log.append(sampleEvent(i));
         await log.signCheckpoint();
         await dropAppendOnlyTriggers(t.database);
-        await t.database.kysely.withTables<TlogTables>().deleteFrom('tlog_node').where('level', '=', 0).where('idx', '=', 9).execute();
-        await assert.rejects(log.signCheckpoint(), /the log has 9 entries but a checkpoint of 10 was signed before/);
+        await t.database.kysely
+          .withTables<TlogTables>()
+          .deleteFrom('tlog_node')
+          .where('level', '=', 0)
+          .where('idx', '=', 9)
+          .execute();
+        await assert.rejects(
+          log.signCheckpoint(),
+          /the log has 9 entries but a checkpoint of 10 was signed before/,
+        );
       } finally {
         await log.close();
         await t.drop();

@@ -76,7 +76,7 @@ export type AuditRow = {
   target_type: string | null;
   target_id: string | null;
   zone: string | null;
-}
+};
 
 export async function openAuditLog(options: AuditLogOptions): Promise<AuditLog> {
   const tree = await openTransparencyLog<AuditRow>({

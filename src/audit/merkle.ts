@@ -51,7 +51,9 @@ export class CompactRange {
 
   constructor(size = 0, hashes: Buffer[] = []) {
     if (hashes.length !== popcount(size)) {
-      throw new RangeError(`a tree of size ${size} needs ${popcount(size)} edge hashes, got ${hashes.length}`);
+      throw new RangeError(
+        `a tree of size ${size} needs ${popcount(size)} edge hashes, got ${hashes.length}`,
+      );
     }
     this.#size = size;
     this.#hashes = hashes;

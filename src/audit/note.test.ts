@@ -17,7 +17,8 @@ import { openFileSigner, type CheckpointSigner } from './signer.js';
  */
 const GO_SIGNER_KEY = 'PRIVATE+KEY+PeterNeumann+c74f20a3+AYEKFALVFGyNhPJEMzD1QIDr+Y7hfZx09iUvxdXHKDFz';
 const GO_VERIFIER_KEY = 'PeterNeumann+c74f20a3+ARpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy10TW';
-const GO_TEXT = "If you think cryptography is the answer to your problem,\nthen you don't know what your problem is.\n";
+const GO_TEXT =
+  "If you think cryptography is the answer to your problem,\nthen you don't know what your problem is.\n";
 const GO_NOTE = `${GO_TEXT}\n— PeterNeumann x08go/ZJkuBS9UG/SffcvIAQxVBtiFupLLr8pAcElZInNIuGUgYN1FFYC2pZSNXgKvqfqdngotpRZb6KE6RyyBwJnAM=\n`;
 
 /** A signer from the Go key: its base64 part is 0x01 followed by the 32-byte Ed25519 seed. */
@@ -54,8 +55,14 @@ describe('C2SP signed notes', () => {
 
   it('rejects a changed text, a changed signature and a note signed only by unknown keys', () => {
     const key = parseVerifierKey(GO_VERIFIER_KEY);
-    assert.equal(code(() => verifyNote(GO_NOTE.replace('answer', 'Answer'), [key])), 'NOTE_SIGNATURE_INVALID');
-    assert.equal(code(() => verifyNote(GO_NOTE.replace('x08go', 'x08gp'), [key])), 'NOTE_SIGNATURE_INVALID');
+    assert.equal(
+      code(() => verifyNote(GO_NOTE.replace('answer', 'Answer'), [key])),
+      'NOTE_SIGNATURE_INVALID',
+    );
+    assert.equal(
+      code(() => verifyNote(GO_NOTE.replace('x08go', 'x08gp'), [key])),
+      'NOTE_SIGNATURE_INVALID',
+    );
     const other = generateKeyPairSync('ed25519').publicKey.export({ format: 'jwk' }).x!;
     const stranger = verifierKeyOf('Someone', Buffer.from(other, 'base64url'));
     assert.match(
@@ -72,7 +79,9 @@ describe('C2SP signed notes', () => {
   });
 
   it('accepts extra signatures from unknown keys (cosigners) next to a trusted one', async () => {
-    const extra = GO_NOTE + '— witness.example/w1 AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\n';
+    const extra =
+      GO_NOTE +
+      '— witness.example/w1 AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\n';
     assert.equal(verifyNote(extra, [parseVerifierKey(GO_VERIFIER_KEY)]).text, GO_TEXT);
   });
 
@@ -87,7 +96,11 @@ describe('C2SP signed notes', () => {
       'Peter Neumann+c74f20a3+ARpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy10TW',
       'PeterNeumann+c74f20a3+ARpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy10T',
     ]) {
-      assert.equal(code(() => parseVerifierKey(bad)), 'NOTE_KEY_INVALID', bad);
+      assert.equal(
+        code(() => parseVerifierKey(bad)),
+        'NOTE_KEY_INVALID',
+        bad,
+      );
     }
   });
 
@@ -102,8 +115,14 @@ describe('C2SP signed notes', () => {
       }),
       { numRuns: 500 },
     );
-    assert.equal(code(() => parseNote(`${'a'.repeat(70_000)}\n\n— k AAAAAAA=\n`)), 'NOTE_INVALID');
-    assert.equal(code(() => parseNote(`t\n\n${'— k AAAAAAA=\n'.repeat(101)}`)), 'NOTE_INVALID');
+    assert.equal(
+      code(() => parseNote(`${'a'.repeat(70_000)}\n\n— k AAAAAAA=\n`)),
+      'NOTE_INVALID',
+    );
+    assert.equal(
+      code(() => parseNote(`t\n\n${'— k AAAAAAA=\n'.repeat(101)}`)),
+      'NOTE_INVALID',
+    );
   });
 });
 
@@ -111,7 +130,10 @@ describe('C2SP checkpoints', () => {
   it('writes origin, size and base64 root, each on its own line, and reads them back strictly', async () => {
     const signer = goSigner();
     const root = Buffer.alloc(32, 7);
-    assert.equal(checkpointText('example.com/log', 12, root), `example.com/log\n12\n${root.toString('base64')}\n`);
+    assert.equal(
+      checkpointText('example.com/log', 12, root),
+      `example.com/log\n12\n${root.toString('base64')}\n`,
+    );
     const c = await signCheckpoint(signer, 'example.com/log', 12, root);
     const opened = openCheckpoint(c.note, [verifierKeyOf(signer.name, signer.publicKey)], 'example.com/log');
     assert.equal(opened.size, 12);
@@ -135,7 +157,11 @@ describe('C2SP checkpoints', () => {
       `\n5\n${root}\n`,
       `o\n5\n`,
     ]) {
-      assert.equal(code(() => parseCheckpointText(bad)), 'CHECKPOINT_INVALID', JSON.stringify(bad));
+      assert.equal(
+        code(() => parseCheckpointText(bad)),
+        'CHECKPOINT_INVALID',
+        JSON.stringify(bad),
+      );
     }
   });
 });
@@ -158,11 +184,20 @@ describe('file signer', () => {
     const file = path.join(dir, 'k.pem');
     openFileSigner({ file, name: 'n' });
     chmodSync(file, 0o644);
-    assert.equal(code(() => openFileSigner({ file, name: 'n' })), 'AUDIT_KEY_INSECURE');
+    assert.equal(
+      code(() => openFileSigner({ file, name: 'n' })),
+      'AUDIT_KEY_INSECURE',
+    );
     const ec = path.join(dir, 'ec.pem');
     const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
     writeFileSync(ec, privateKey.export({ format: 'pem', type: 'pkcs8' }), { mode: 0o600 });
-    assert.equal(code(() => openFileSigner({ file: ec, name: 'n' })), 'AUDIT_KEY_INVALID');
-    assert.equal(code(() => openFileSigner({ file: path.join(dir, 'x.pem'), name: 'has space' })), 'NOTE_KEY_INVALID');
+    assert.equal(
+      code(() => openFileSigner({ file: ec, name: 'n' })),
+      'AUDIT_KEY_INVALID',
+    );
+    assert.equal(
+      code(() => openFileSigner({ file: path.join(dir, 'x.pem'), name: 'has space' })),
+      'NOTE_KEY_INVALID',
+    );
   });
 });

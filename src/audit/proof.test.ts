@@ -87,7 +87,16 @@ describe('RFC 6962/9162 golden vectors (transparency-dev/merkle testdata)', { sk
   });
 
   it('our own proofs over the 8-leaf test tree equal the vectors byte for byte', () => {
-    const leaves = ['', '00', '10', '2021', '3031', '40414243', '5051525354555657', '606162636465666768696a6b6c6d6e6f'];
+    const leaves = [
+      '',
+      '00',
+      '10',
+      '2021',
+      '3031',
+      '40414243',
+      '5051525354555657',
+      '606162636465666768696a6b6c6d6e6f',
+    ];
     const store = new MemoryTree(leaves.map((hex) => leafHash(Buffer.from(hex, 'hex'))));
     for (const folder of ['1', '2', '3', '4']) {
       const p = readProbe(path.join(fixtures.dir, 'inclusion', folder, 'happy-path.json'));
@@ -108,7 +117,8 @@ class MemoryTree {
   readonly nodes = new Map<string, Buffer>();
   constructor(readonly leaves: Buffer[]) {
     const range = new CompactRange();
-    for (const leaf of leaves) range.append(leaf, (level, index, h) => this.nodes.set(`${level}/${index}`, h));
+    for (const leaf of leaves)
+      range.append(leaf, (level, index, h) => this.nodes.set(`${level}/${index}`, h));
   }
   rangeHash([start, end]: LeafRange): Buffer {
     return foldRange(perfectSubtrees(start, end).map((n) => this.nodes.get(`${n.level}/${n.index}`)!));
@@ -149,13 +159,22 @@ describe('Merkle tree and proofs (generated)', () => {
         const proof = tree.proof(inclusionRanges(index, size));
         const root = tree.root(size);
         verifyInclusion(index, size, tree.leaves[index]!, proof, root);
-        assert.equal(outcome(() => verifyInclusion(index, size, leafHash(Buffer.from('forged')), proof, root)), 'rejected');
+        assert.equal(
+          outcome(() => verifyInclusion(index, size, leafHash(Buffer.from('forged')), proof, root)),
+          'rejected',
+        );
         if (size > 1) {
           const other = (index + 1) % size;
-          assert.equal(outcome(() => verifyInclusion(other, size, tree.leaves[index]!, proof, root)), 'rejected');
+          assert.equal(
+            outcome(() => verifyInclusion(other, size, tree.leaves[index]!, proof, root)),
+            'rejected',
+          );
         }
         // A tree twice the size is one level deeper: the same path cannot reach its root.
-        assert.equal(outcome(() => verifyInclusion(index, size * 2, tree.leaves[index]!, proof, root)), 'rejected');
+        assert.equal(
+          outcome(() => verifyInclusion(index, size * 2, tree.leaves[index]!, proof, root)),
+          'rejected',
+        );
       }),
       { numRuns: 200 },
     );

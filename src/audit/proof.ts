@@ -40,12 +40,7 @@ export function inclusionRanges(index: number, size: number): LeafRange[] {
 
 /** RFC 9162 §2.1.4.1 PROOF(m, D[n]): the ranges of the consistency proof from size m to size n. */
 export function consistencyRanges(size1: number, size2: number): LeafRange[] {
-  if (
-    !Number.isSafeInteger(size1) ||
-    !Number.isSafeInteger(size2) ||
-    size1 < 1 ||
-    size1 > size2
-  ) {
+  if (!Number.isSafeInteger(size1) || !Number.isSafeInteger(size2) || size1 < 1 || size1 > size2) {
     throw new PalisadeError(
       'MERKLE_PROOF_UNAVAILABLE',
       `no consistency proof from size ${size1} to size ${size2} (need 0 < size1 <= size2)`,

@@ -50,7 +50,9 @@ function encodeCursor(order: 'asc' | 'desc', index: number): string {
 }
 
 function decodeCursor(cursor: string, order: 'asc' | 'desc'): number {
-  const m = /^(asc|desc):(\d{1,16})$/.exec(cursor.length <= 64 ? Buffer.from(cursor, 'base64url').toString() : '');
+  const m = /^(asc|desc):(\d{1,16})$/.exec(
+    cursor.length <= 64 ? Buffer.from(cursor, 'base64url').toString() : '',
+  );
   if (!m || m[1] !== order) throw invalid('cursor is not one this query returned');
   return Number(m[2]);
 }
@@ -60,10 +62,13 @@ export async function queryEvents(
   logId: number,
   filter: AuditQuery,
 ): Promise<AuditPage> {
-  const order = filter.order ?? 'asc';
-  if (order !== 'asc' && order !== 'desc') throw invalid('order must be asc or desc');
+  // Filters arrive from HTTP and from other modules' code alike: check them, whatever the types say.
+  const requested: unknown = filter.order ?? 'asc';
+  if (requested !== 'asc' && requested !== 'desc') throw invalid('order must be asc or desc');
+  const order = requested;
   const limit = filter.limit ?? DEFAULT_PAGE;
-  if (!Number.isInteger(limit) || limit < 1 || limit > MAX_PAGE) throw invalid(`limit must be 1..${MAX_PAGE}`);
+  if (!Number.isInteger(limit) || limit < 1 || limit > MAX_PAGE)
+    throw invalid(`limit must be 1..${MAX_PAGE}`);
 
   let q = db
     .selectFrom('audit_event as a')
@@ -76,13 +81,15 @@ export async function queryEvents(
   if (filter.targetId !== undefined) q = q.where('a.target_id', '=', filter.targetId);
   if (filter.zone !== undefined) q = q.where('a.zone', '=', filter.zone);
   if (filter.outcome !== undefined) {
-    if (!['success', 'denied', 'failure'].includes(filter.outcome)) throw invalid('outcome must be success, denied or failure');
+    if (!['success', 'denied', 'failure'].includes(filter.outcome))
+      throw invalid('outcome must be success, denied or failure');
     q = q.where('a.outcome', '=', filter.outcome);
   }
   if (filter.actionPrefix !== undefined) {
     const prefix = filter.actionPrefix;
     // Catalogue names use [a-z0-9.-] only, so the prefix holds no LIKE wildcards once checked.
-    if (!/^[a-z0-9.-]{1,128}$/.test(prefix)) throw invalid('actionPrefix may contain only a-z, 0-9, "." and "-"');
+    if (!/^[a-z0-9.-]{1,128}$/.test(prefix))
+      throw invalid('actionPrefix may contain only a-z, 0-9, "." and "-"');
     q = prefix.endsWith('.')
       ? q.where('a.action', 'like', `${prefix}%`)
       : q.where((eb) => eb.or([eb('a.action', '=', prefix), eb('a.action', 'like', `${prefix}.%`)]));
@@ -95,16 +102,22 @@ export async function queryEvents(
     .orderBy('a.idx', order)
     .limit(limit + 1)
     .execute();
-  const page = rows.slice(0, limit).map((r) => ({ index: Number(r.idx), event: parseEvent(Number(r.idx), r.data) }));
+  const page = rows
+    .slice(0, limit)
+    .map((r) => ({ index: Number(r.idx), event: parseEvent(Number(r.idx), r.data) }));
   const last = page.at(-1);
-  return rows.length > limit && last ? { events: page, nextCursor: encodeCursor(order, last.index) } : { events: page };
+  return rows.length > limit && last
+    ? { events: page, nextCursor: encodeCursor(order, last.index) }
+    : { events: page };
 }
 
 /** Reads a stored event; bytes that are not an event mean the entry was damaged or tampered with. */
 export function parseEvent(index: number, data: Uint8Array): AuditEvent {
   try {
-    const event = JSON.parse(Buffer.from(data).toString('utf8')) as AuditEvent;
-    if (typeof event === 'object' && event !== null && event.v === 1) return event;
+    const parsed: unknown = JSON.parse(Buffer.from(data).toString('utf8'));
+    if (typeof parsed === 'object' && parsed !== null && (parsed as { v?: unknown }).v === 1) {
+      return parsed as AuditEvent;
+    }
   } catch {
     // fall through to the typed error
   }

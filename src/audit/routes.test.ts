@@ -30,7 +30,11 @@ describe('audit HTTP routes (plugin on its own server)', () => {
           await instance.register(auditRoutes, {
             log,
             // Stands in for the authentication hook that issue 4 puts in front.
-            actorOf: (request) => ({ type: 'user', id: String(request.headers['x-test-user']), auth: 'test' }),
+            actorOf: (request) => ({
+              type: 'user',
+              id: String(request.headers['x-test-user']),
+              auth: 'test',
+            }),
           });
         },
       ],
@@ -42,7 +46,11 @@ describe('audit HTTP routes (plugin on its own server)', () => {
     try {
       assert.ok(routes.length >= 6);
       for (const r of routes) {
-        assert.deepEqual(r.config, { permission: 'audit.read' }, `${String(r.method)} ${r.url} requires audit.read`);
+        assert.deepEqual(
+          r.config,
+          { permission: 'audit.read' },
+          `${String(r.method)} ${r.url} requires audit.read`,
+        );
       }
 
       const none = await get('/api/audit/checkpoint');
@@ -53,9 +61,13 @@ describe('audit HTTP routes (plugin on its own server)', () => {
       assert.equal(page.status, 200);
       const events = page.body.events as { index: number; event: { action: string; reason: string } }[];
       assert.equal(events.length, 3);
-      assert.ok(events.every((e) => e.event.action === 'camera.onboard.rejected' && e.event.reason.length > 0));
+      assert.ok(
+        events.every((e) => e.event.action === 'camera.onboard.rejected' && e.event.reason.length > 0),
+      );
       assert.equal(typeof page.body.nextCursor, 'string');
-      const next = await get(`/api/audit/events?actionPrefix=camera.onboard&outcome=failure&limit=3&cursor=${String(page.body.nextCursor)}`);
+      const next = await get(
+        `/api/audit/events?actionPrefix=camera.onboard&outcome=failure&limit=3&cursor=${String(page.body.nextCursor)}`,
+      );
       assert.ok((next.body.events as { index: number }[])[0]!.index > events[2]!.index);
 
       const readBack = await log.query({ actionPrefix: 'audit.queried', limit: 10 });

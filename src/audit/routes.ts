@@ -15,7 +15,7 @@ declare module 'fastify' {
 export interface AuditRoutesOptions {
   log: AuditLog;
   /** Who is asking: the authentication hook's subject, as an audit actor. */
-  actorOf(request: FastifyRequest): AuditActor;
+  actorOf: (request: FastifyRequest) => AuditActor;
 }
 
 /**
@@ -115,7 +115,8 @@ export const auditRoutes: FastifyPluginAsync<AuditRoutesOptions> = async (app, {
     },
     async (request) => {
       const found = await log.get(request.params.index);
-      if (!found) throw new PalisadeError('NOT_FOUND', `no audit event ${request.params.index}`, { status: 404 });
+      if (!found)
+        throw new PalisadeError('NOT_FOUND', `no audit event ${request.params.index}`, { status: 404 });
       await record(request, 'audit.queried', { index: request.params.index, returned: 1 });
       return found;
     },
@@ -133,7 +134,8 @@ export const auditRoutes: FastifyPluginAsync<AuditRoutesOptions> = async (app, {
     },
     async () => {
       const checkpoint = await log.latestCheckpoint();
-      if (!checkpoint) throw new PalisadeError('NOT_FOUND', 'no checkpoint has been signed yet', { status: 404 });
+      if (!checkpoint)
+        throw new PalisadeError('NOT_FOUND', 'no checkpoint has been signed yet', { status: 404 });
       return checkpointBody(checkpoint, log.verifierKey);
     },
   );
@@ -190,7 +192,11 @@ export const auditRoutes: FastifyPluginAsync<AuditRoutesOptions> = async (app, {
     },
     async (request) => {
       const p = await log.inclusionProof(request.query.index, request.query.treeSize);
-      await record(request, 'audit.proof.served', { kind: 'inclusion', index: p.index, treeSize: p.treeSize });
+      await record(request, 'audit.proof.served', {
+        kind: 'inclusion',
+        index: p.index,
+        treeSize: p.treeSize,
+      });
       return {
         index: p.index,
         treeSize: p.treeSize,
@@ -288,7 +294,13 @@ const indexedEventSchema = {
         actor: {
           type: 'object',
           required: ['type', 'id'],
-          properties: { type: textField, id: textField, name: textField, auth: textField, address: textField },
+          properties: {
+            type: textField,
+            id: textField,
+            name: textField,
+            auth: textField,
+            address: textField,
+          },
         },
         target: {
           type: 'object',

@@ -35,7 +35,11 @@ function entries(t: TestDatabase) {
 }
 
 async function dataOf(t: TestDatabase, index: number): Promise<Buffer> {
-  const row = await entries(t).selectFrom('tlog_entry').select('data').where('idx', '=', index).executeTakeFirstOrThrow();
+  const row = await entries(t)
+    .selectFrom('tlog_entry')
+    .select('data')
+    .where('idx', '=', index)
+    .executeTakeFirstOrThrow();
   return Buffer.from(row.data);
 }
 
@@ -51,7 +55,7 @@ function assertFirstBad(reports: VerifyReport[], index: number, reason: RegExp):
   for (const report of reports) {
     assert.equal(report.ok, false, 'the tampering is detected');
     assert.equal(report.failure?.index, index, report.failure?.reason);
-    assert.match(report.failure!.reason, reason);
+    assert.match(report.failure.reason, reason);
   }
 }
 
@@ -82,7 +86,11 @@ for (const dialect of DIALECTS) {
     scenario('a modified event is named by its index', async (t, log) => {
       const event = JSON.parse((await dataOf(t, 17)).toString()) as Record<string, unknown>;
       event.outcome = event.outcome === 'success' ? 'denied' : 'success';
-      await entries(t).updateTable('tlog_entry').set({ data: canonicalBytes(event) }).where('idx', '=', 17).execute();
+      await entries(t)
+        .updateTable('tlog_entry')
+        .set({ data: canonicalBytes(event) })
+        .where('idx', '=', 17)
+        .execute();
       assertFirstBad(await verifyBothWays(t, log), 17, /entry 17 was altered/);
     });
 
@@ -98,36 +106,53 @@ for (const dialect of DIALECTS) {
       assertFirstBad(await verifyBothWays(t, log), 20, /entry 20 was altered/);
     });
 
-    scenario('an event inserted in the middle (later ones renumbered) is named by its index', async (t, log) => {
-      // Move entries 30.. up by one, last first (the primary key forbids overlaps), then slip one in.
-      for (let i = SIZE - 1; i >= 30; i--) {
-        await sql`update tlog_entry set idx = idx + 1 where log_id = ${log.tree.id} and idx = ${i}`.execute(t.database.kysely);
-      }
-      const forged = canonicalBytes({ ...JSON.parse((await dataOf(t, 29)).toString()), reason: 'forged' });
-      await entries(t).insertInto('tlog_entry').values({ log_id: log.tree.id, idx: 30, data: forged }).execute();
-      assertFirstBad(await verifyBothWays(t, log), 30, /entry 30 was altered/);
-    });
+    scenario(
+      'an event inserted in the middle (later ones renumbered) is named by its index',
+      async (t, log) => {
+        // Move entries 30.. up by one, last first (the primary key forbids overlaps), then slip one in.
+        for (let i = SIZE - 1; i >= 30; i--) {
+          await sql`update tlog_entry set idx = idx + 1 where log_id = ${log.tree.id} and idx = ${i}`.execute(
+            t.database.kysely,
+          );
+        }
+        const forged = canonicalBytes({
+          ...(JSON.parse((await dataOf(t, 29)).toString()) as object),
+          reason: 'forged',
+        });
+        await entries(t)
+          .insertInto('tlog_entry')
+          .values({ log_id: log.tree.id, idx: 30, data: forged })
+          .execute();
+        assertFirstBad(await verifyBothWays(t, log), 30, /entry 30 was altered/);
+      },
+    );
 
     scenario('entries removed from the end are named by the first missing index', async (t, log) => {
       await entries(t).deleteFrom('tlog_entry').where('idx', '>=', 36).execute();
       assertFirstBad(await verifyBothWays(t, log), 36, /entries 36\.\.39 were removed/);
     });
 
-    scenario('rewriting the recorded leaf hash too narrows it to the range between two checkpoints', async (t, log) => {
-      const forged = canonicalBytes({ ...JSON.parse((await dataOf(t, 17)).toString()), reason: 'forged' });
-      await entries(t).updateTable('tlog_entry').set({ data: forged }).where('idx', '=', 17).execute();
-      await entries(t)
-        .updateTable('tlog_node')
-        .set({ hash: leafHash(forged) })
-        .where('level', '=', 0)
-        .where('idx', '=', 17)
-        .execute();
-      assertFirstBad(
-        [await log.verify()],
-        10,
-        /entries 10\.\.24 do not reproduce the root signed in the checkpoint of size 25/,
-      );
-    });
+    scenario(
+      'rewriting the recorded leaf hash too narrows it to the range between two checkpoints',
+      async (t, log) => {
+        const forged = canonicalBytes({
+          ...(JSON.parse((await dataOf(t, 17)).toString()) as object),
+          reason: 'forged',
+        });
+        await entries(t).updateTable('tlog_entry').set({ data: forged }).where('idx', '=', 17).execute();
+        await entries(t)
+          .updateTable('tlog_node')
+          .set({ hash: leafHash(forged) })
+          .where('level', '=', 0)
+          .where('idx', '=', 17)
+          .execute();
+        assertFirstBad(
+          [await log.verify()],
+          10,
+          /entries 10\.\.24 do not reproduce the root signed in the checkpoint of size 25/,
+        );
+      },
+    );
   });
 }
 
@@ -153,46 +178,58 @@ describe('tampering with an export folder', () => {
     writeFileSync(path.join(dir, FILES.entries), bytes);
     const report = await verifyExport(dir);
     assert.equal(report.failure?.index, 23, report.failure?.reason);
-    assert.match(report.failure!.reason, /entry 23 was altered/);
+    assert.match(report.failure.reason, /entry 23 was altered/);
   });
 
   it('a changed recorded leaf hash, a dropped line and a truncated file are each named', async () => {
     const { dir } = await setup();
     const original = lines(dir);
     const hashed = [...original];
-    hashed[5] = hashed[5]!.replace(/"leafHash":"(.)/, (_m, c: string) => `"leafHash":"${c === 'a' ? 'b' : 'a'}`);
+    hashed[5] = hashed[5]!.replace(
+      /"leafHash":"(.)/,
+      (_m, c: string) => `"leafHash":"${c === 'a' ? 'b' : 'a'}`,
+    );
     rewrite(dir, hashed);
     let report = await verifyExport(dir);
     assert.equal(report.failure?.index, 5);
-    assert.match(report.failure!.reason, /recorded leaf hash of entry 5 .* was altered/);
+    assert.match(report.failure.reason, /recorded leaf hash of entry 5 .* was altered/);
 
-    rewrite(dir, original.filter((_l, i) => i !== 8));
+    rewrite(
+      dir,
+      original.filter((_l, i) => i !== 8),
+    );
     report = await verifyExport(dir);
     assert.equal(report.failure?.index, 8);
-    assert.match(report.failure!.reason, /entry 8 is missing: the next entry present is 9/);
+    assert.match(report.failure.reason, /entry 8 is missing: the next entry present is 9/);
 
     rewrite(dir, [...original.slice(0, 33), original[33]!.slice(0, 40)]);
     report = await verifyExport(dir);
     assert.equal(report.failure?.index, 33);
-    assert.match(report.failure!.reason, /truncated/);
+    assert.match(report.failure.reason, /truncated/);
   });
 
   it('a checkpoint with a broken signature, or signed by another key, is refused', async () => {
     const { dir } = await setup();
     const file = path.join(dir, FILES.checkpoints);
     const original = readFileSync(file, 'utf8');
-    writeFileSync(file, original.replace(/\\n\\n— (\S+) (.)/, (_m, name: string, c: string) => `\\n\\n— ${name} ${c === 'A' ? 'B' : 'A'}`));
+    writeFileSync(
+      file,
+      original.replace(
+        /\\n\\n— (\S+) (.)/,
+        (_m, name: string, c: string) => `\\n\\n— ${name} ${c === 'A' ? 'B' : 'A'}`,
+      ),
+    );
     let report = await verifyExport(dir);
     assert.equal(report.ok, false);
     assert.equal(report.failure?.index, null);
-    assert.match(report.failure!.reason, /checkpoints\.jsonl line 1 \(size 10\): .*(signature|base64)/);
+    assert.match(report.failure.reason, /checkpoints\.jsonl line 1 \(size 10\): .*(signature|base64)/);
 
     writeFileSync(file, original);
     report = await verifyExport(dir, {
       keys: ['PeterNeumann+c74f20a3+ARpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy10TW'],
     });
     assert.equal(report.ok, false);
-    assert.match(report.failure!.reason, /no signature by a trusted key/);
+    assert.match(report.failure?.reason ?? '', /no signature by a trusted key/);
   });
 
   it('--against: proves the export extends an earlier checkpoint, and refuses a rewritten history', async () => {
@@ -205,7 +242,7 @@ describe('tampering with an export folder', () => {
     const rewritten = await setup(keyDir, true);
     const report = await verifyExport(rewritten.dir, { against: earlier.note });
     assert.equal(report.ok, false);
-    assert.match(report.failure!.reason, /two checkpoints of size 25 carry different roots/);
+    assert.match(report.failure?.reason ?? '', /two checkpoints of size 25 carry different roots/);
 
     // A log under another key does not even accept the earlier checkpoint's signature.
     const stranger = await setup();

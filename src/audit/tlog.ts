@@ -3,14 +3,7 @@ import type { Database, FoundationTables } from '../db/index.js';
 import { PalisadeError, describeError } from '../errors/index.js';
 import type { Logger } from '../log/index.js';
 import { openCheckpoint, signCheckpoint, checkOrigin, type Checkpoint } from './checkpoint.js';
-import {
-  CompactRange,
-  edgeNodes,
-  foldRange,
-  leafHash,
-  perfectSubtrees,
-  type NodeId,
-} from './merkle.js';
+import { CompactRange, edgeNodes, foldRange, leafHash, perfectSubtrees, type NodeId } from './merkle.js';
 import { parseVerifierKey, verifierKeyOf, type VerifierKey } from './note.js';
 import {
   consistencyRanges,
@@ -154,7 +147,7 @@ async function register(db: TlogDb, name: string, origin: string): Promise<numbe
         '(checkpoints already signed name the old one)',
     );
   }
-  return Number(row.id);
+  return row.id;
 }
 
 function corrupt(message: string): PalisadeError {
@@ -236,9 +229,13 @@ class StoredLog<Row> implements TransparencyLog<Row> {
       const error =
         err instanceof PalisadeError
           ? err
-          : new PalisadeError('AUDIT_APPEND_FAILED', `cannot append to log ${this.name}: ${describeError(err)}`, {
-              cause: err,
-            });
+          : new PalisadeError(
+              'AUDIT_APPEND_FAILED',
+              `cannot append to log ${this.name}: ${describeError(err)}`,
+              {
+                cause: err,
+              },
+            );
       this.#logger?.error({ err, log: this.name, entries: batch.length }, 'append failed');
       for (const p of batch) p.reject(error);
     }
@@ -296,7 +293,7 @@ class StoredLog<Row> implements TransparencyLog<Row> {
   async #sizeIn(db: TlogDb): Promise<number> {
     const row = await db
       .selectFrom('tlog_node')
-      .select((eb) => eb.fn.max('idx').as('last'))
+      .select((eb) => eb.fn.max<number | string | null>('idx').as('last'))
       .where('log_id', '=', this.id)
       .where('level', '=', 0)
       .executeTakeFirst();
@@ -306,7 +303,10 @@ class StoredLog<Row> implements TransparencyLog<Row> {
   async #loadEdge(db: TlogDb, size: number): Promise<CompactRange> {
     const ids = edgeNodes(size);
     const found = await this.#nodes(db, ids);
-    return new CompactRange(size, ids.map((n) => need(found, n)));
+    return new CompactRange(
+      size,
+      ids.map((n) => need(found, n)),
+    );
   }
 
   async #nodes(db: TlogDb, ids: readonly NodeId[]): Promise<Map<string, Buffer>> {
@@ -322,7 +322,7 @@ class StoredLog<Row> implements TransparencyLog<Row> {
         eb.or([...byLevel].map(([level, idxs]) => eb.and([eb('level', '=', level), eb('idx', 'in', idxs)]))),
       )
       .execute();
-    for (const r of rows) found.set(key({ level: Number(r.level), index: Number(r.idx) }), Buffer.from(r.hash));
+    for (const r of rows) found.set(key({ level: r.level, index: Number(r.idx) }), Buffer.from(r.hash));
     return found;
   }
 

@@ -44,10 +44,13 @@ export function buildEvent(
   input: AuditEventInput,
   now: number,
 ): { event: Omit<AuditEvent, 'details'>; bytes: Buffer } {
-  if (typeof input !== 'object' || input === null) throw invalid('the event must be an object');
-  onlyKnown(input, INPUT_KEYS, 'event');
-  if (typeof input.action !== 'string' || !isAuditAction(input.action)) {
-    throw invalid(`action ${JSON.stringify(String(input.action).slice(0, 80))} is not in the action catalogue`);
+  // Callers are other modules' code: check every field, whatever the types say.
+  const raw: unknown = input;
+  if (typeof raw !== 'object' || raw === null) throw invalid('the event must be an object');
+  onlyKnown(raw, INPUT_KEYS, 'event');
+  const action: unknown = input.action;
+  if (typeof action !== 'string' || !isAuditAction(action)) {
+    throw invalid(`action ${JSON.stringify(String(action).slice(0, 80))} is not in the action catalogue`);
   }
   if (!OUTCOMES.has(input.outcome)) throw invalid('outcome must be success, denied or failure');
   const time = input.time ?? now;
@@ -88,7 +91,8 @@ export function buildEvent(
 
   const reason = text(input.reason, 'reason', LIMITS.reason);
   if (reason !== undefined) event.reason = reason;
-  else if (input.outcome !== 'success') throw invalid(`reason is required when the outcome is ${input.outcome}`);
+  else if (input.outcome !== 'success')
+    throw invalid(`reason is required when the outcome is ${input.outcome}`);
 
   let detailsJson: string | undefined;
   if (input.details !== undefined) {
@@ -106,7 +110,9 @@ export function buildEvent(
 
   // details are canonicalized once, above, and embedded as they are.
   const bytes = Buffer.from(
-    canonicalJson(detailsJson === undefined ? event : { ...event, details: new CanonicalFragment(detailsJson) }),
+    canonicalJson(
+      detailsJson === undefined ? event : { ...event, details: new CanonicalFragment(detailsJson) },
+    ),
     'utf8',
   );
   if (bytes.length > LIMITS.eventBytes) throw invalid(`the event is larger than ${LIMITS.eventBytes} bytes`);

@@ -36,7 +36,6 @@ export interface VerifyReport {
   failure?: VerifyFailure;
 }
 
-
 export class TreeVerifier {
   readonly #checkpoints: Checkpoint[];
   #next = 0;
@@ -107,7 +106,10 @@ export class TreeVerifier {
     }
     const covered = this.#checkpoints.at(-1)?.size ?? 0;
     if (size > covered) {
-      return this.#failAfterMismatch(covered, `entries ${covered}..${size - 1} are not covered by any signed checkpoint`);
+      return this.#failAfterMismatch(
+        covered,
+        `entries ${covered}..${size - 1} are not covered by any signed checkpoint`,
+      );
     }
     return undefined;
   }
@@ -215,7 +217,10 @@ export async function verifyStoredLog(
   try {
     await log.signCheckpoint();
   } catch (err) {
-    if (!(err instanceof PalisadeError) || !['AUDIT_CHECKPOINT_REFUSED', 'AUDIT_TREE_CORRUPT'].includes(err.code)) {
+    if (
+      !(err instanceof PalisadeError) ||
+      !['AUDIT_CHECKPOINT_REFUSED', 'AUDIT_TREE_CORRUPT'].includes(err.code)
+    ) {
       throw err;
     }
     refusal = { index: null, reason: describeError(err) };

@@ -1,7 +1,7 @@
 import { readFileSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { Command } from 'commander';
+import { InvalidArgumentError, type Command } from 'commander';
 import { openAudit, openState } from '../app/index.js';
 import {
   verifyExport,
@@ -47,7 +47,8 @@ function checkpointJson(c: Checkpoint, verifierKey: string) {
 function nonNegativeInt(name: string) {
   return (value: string): number => {
     const n = Number(value);
-    if (!/^\d+$/.test(value) || !Number.isSafeInteger(n)) throw new Error(`${name} must be a whole number, got ${value}`);
+    if (!/^\d+$/.test(value) || !Number.isSafeInteger(n))
+      throw new InvalidArgumentError(`${name} must be a whole number`);
     return n;
   };
 }
@@ -73,7 +74,10 @@ function readNote(file: string): string {
     if (statSync(file).size > 64 * 1024) throw new Error('larger than 64 KiB, not a checkpoint');
     return new TextDecoder('utf-8', { fatal: true }).decode(readFileSync(file));
   } catch (err) {
-    throw new PalisadeError('AUDIT_EXPORT_UNREADABLE', `cannot read checkpoint ${file}: ${describeError(err)}`);
+    throw new PalisadeError(
+      'AUDIT_EXPORT_UNREADABLE',
+      `cannot read checkpoint ${file}: ${describeError(err)}`,
+    );
   }
 }
 
@@ -99,10 +103,14 @@ function reportVerification(report: VerifyReport, flags: VerifyFlags, what: stri
     `Checkpoints signed by: ${report.keys.join(', ')}`,
   ];
   if (report.keysFrom === 'export') {
-    lines.push('  (the key named in the export itself: compare it with the one you trust, or pin it with --key)');
+    lines.push(
+      '  (the key named in the export itself: compare it with the one you trust, or pin it with --key)',
+    );
   }
   if (report.against) {
-    lines.push(`Extends the given checkpoint of size ${report.against.size} (root ${report.against.rootHash})`);
+    lines.push(
+      `Extends the given checkpoint of size ${report.against.size} (root ${report.against.rootHash})`,
+    );
   }
   print(lines.join('\n'));
 }
@@ -115,7 +123,9 @@ export function registerAudit(program: Command): void {
   addStateFlags(
     audit
       .command('export')
-      .description('write the audit log and its signed checkpoints to a new folder an auditor can verify offline')
+      .description(
+        'write the audit log and its signed checkpoints to a new folder an auditor can verify offline',
+      )
       .requiredOption('-o, --out <dir>', 'folder to create (must not exist)')
       .option('--json', 'print the result as JSON')
       .option('--progress', 'report progress on stderr even when it is not a terminal'),
@@ -162,11 +172,14 @@ export function registerAudit(program: Command): void {
         'verify an export folder offline (or, without a folder, the log in the data dir): every entry, every checkpoint',
       )
       .argument('[export-dir]', 'folder written by `palisade audit export`')
-      .option('--against <checkpoint-file>', 'also prove that the log extends this earlier checkpoint (a signed note)')
+      .option(
+        '--against <checkpoint-file>',
+        'also prove that the log extends this earlier checkpoint (a signed note)',
+      )
       .option(
         '--key <verifier-key>',
         'trust only this checkpoint key (name+id+base64), not the one the export names; repeatable',
-        (value: string, previous: string[] = []) => [...previous, value],
+        (value: string, previous: string[] | undefined) => [...(previous ?? []), value],
       )
       .option('--json', 'print the report as JSON')
       .option('--progress', 'report progress on stderr even when it is not a terminal'),
@@ -194,7 +207,9 @@ export function registerAudit(program: Command): void {
   addStateFlags(
     audit
       .command('checkpoint')
-      .description('sign a checkpoint of the audit log now and print it (save it to verify later exports against)')
+      .description(
+        'sign a checkpoint of the audit log now and print it (save it to verify later exports against)',
+      )
       .option('--json', 'print origin, size, root, note and verifier key as JSON'),
     false,
   ).action(async (flags: StateFlags & { json?: boolean }) => {
@@ -207,7 +222,9 @@ export function registerAudit(program: Command): void {
         details: { onDemand: true },
       });
       const checkpoint = await log.signCheckpoint();
-      print(flags.json ? JSON.stringify(checkpointJson(checkpoint, log.verifierKey), null, 2) : checkpoint.note);
+      print(
+        flags.json ? JSON.stringify(checkpointJson(checkpoint, log.verifierKey), null, 2) : checkpoint.note,
+      );
     });
   });
 
@@ -216,69 +233,82 @@ export function registerAudit(program: Command): void {
       .command('proof')
       .description('print an inclusion proof (--index N [--size M]) or a consistency proof (--from A --to B)')
       .option('--index <n>', 'entry to prove', nonNegativeInt('--index'))
-      .option('--size <m>', 'tree size to prove it in (default: the latest checkpoint covering it)', nonNegativeInt('--size'))
+      .option(
+        '--size <m>',
+        'tree size to prove it in (default: the latest checkpoint covering it)',
+        nonNegativeInt('--size'),
+      )
       .option('--from <a>', 'older tree size', nonNegativeInt('--from'))
       .option('--to <b>', 'newer tree size', nonNegativeInt('--to'))
       .option('--json', 'print the proof as JSON'),
     false,
-  ).action(async (flags: StateFlags & { index?: number; size?: number; from?: number; to?: number; json?: boolean }) => {
-    const inclusion = flags.index !== undefined;
-    const consistency = flags.from !== undefined || flags.to !== undefined;
-    if (inclusion === consistency || (consistency && (flags.from === undefined || flags.to === undefined))) {
-      throw new PalisadeError('USAGE', 'give either --index N [--size M] or both --from A and --to B');
-    }
-    await withAudit(flags, async (log) => {
-      const hex = (b: Buffer) => b.toString('hex');
-      const served = (details: Record<string, number | string>) =>
-        log.append({
-          action: 'audit.proof.served',
-          outcome: 'success',
-          actor: localActor(),
-          target: { type: 'audit-log', id: log.origin },
-          details,
-        });
-      if (inclusion) {
-        const p = await log.inclusionProof(flags.index!, flags.size);
-        await served({ kind: 'inclusion', index: p.index, treeSize: p.treeSize });
+  ).action(
+    async (
+      flags: StateFlags & { index?: number; size?: number; from?: number; to?: number; json?: boolean },
+    ) => {
+      const inclusion = flags.index !== undefined;
+      const consistency = flags.from !== undefined || flags.to !== undefined;
+      if (
+        inclusion === consistency ||
+        (consistency && (flags.from === undefined || flags.to === undefined))
+      ) {
+        throw new PalisadeError('USAGE', 'give either --index N [--size M] or both --from A and --to B');
+      }
+      await withAudit(flags, async (log) => {
+        const hex = (b: Buffer) => b.toString('hex');
+        const served = (details: Record<string, number | string>) =>
+          log.append({
+            action: 'audit.proof.served',
+            outcome: 'success',
+            actor: localActor(),
+            target: { type: 'audit-log', id: log.origin },
+            details,
+          });
+        if (inclusion) {
+          const p = await log.inclusionProof(flags.index!, flags.size);
+          await served({ kind: 'inclusion', index: p.index, treeSize: p.treeSize });
+          const body = {
+            index: p.index,
+            treeSize: p.treeSize,
+            leafHash: hex(p.leafHash),
+            rootHash: hex(p.rootHash),
+            proof: p.proof.map(hex),
+            ...(p.checkpoint ? { checkpoint: checkpointJson(p.checkpoint, log.verifierKey) } : {}),
+          };
+          if (flags.json) return print(JSON.stringify(body, null, 2));
+          return print(
+            [
+              `Inclusion proof of entry ${p.index} in the tree of size ${p.treeSize} (RFC 9162)`,
+              `leaf hash: ${body.leafHash}`,
+              `root hash: ${body.rootHash}`,
+              `proof (${p.proof.length} nodes, leaf level first):`,
+              ...body.proof.map((h) => `  ${h}`),
+              p.checkpoint
+                ? `signed checkpoint of this size:\n${p.checkpoint.note}`
+                : 'no checkpoint was signed at this size',
+            ].join('\n'),
+          );
+        }
+        const p = await log.consistencyProof(flags.from!, flags.to!);
+        await served({ kind: 'consistency', size1: p.size1, size2: p.size2 });
         const body = {
-          index: p.index,
-          treeSize: p.treeSize,
-          leafHash: hex(p.leafHash),
-          rootHash: hex(p.rootHash),
+          size1: p.size1,
+          size2: p.size2,
+          root1: hex(p.root1),
+          root2: hex(p.root2),
           proof: p.proof.map(hex),
-          ...(p.checkpoint ? { checkpoint: checkpointJson(p.checkpoint, log.verifierKey) } : {}),
         };
         if (flags.json) return print(JSON.stringify(body, null, 2));
         return print(
           [
-            `Inclusion proof of entry ${p.index} in the tree of size ${p.treeSize} (RFC 9162)`,
-            `leaf hash: ${body.leafHash}`,
-            `root hash: ${body.rootHash}`,
-            `proof (${p.proof.length} nodes, leaf level first):`,
+            `Consistency proof from tree size ${p.size1} to ${p.size2} (RFC 9162)`,
+            `root at ${p.size1}: ${body.root1}`,
+            `root at ${p.size2}: ${body.root2}`,
+            `proof (${p.proof.length} nodes):`,
             ...body.proof.map((h) => `  ${h}`),
-            p.checkpoint ? `signed checkpoint of this size:\n${p.checkpoint.note}` : 'no checkpoint was signed at this size',
           ].join('\n'),
         );
-      }
-      const p = await log.consistencyProof(flags.from!, flags.to!);
-      await served({ kind: 'consistency', size1: p.size1, size2: p.size2 });
-      const body = {
-        size1: p.size1,
-        size2: p.size2,
-        root1: hex(p.root1),
-        root2: hex(p.root2),
-        proof: p.proof.map(hex),
-      };
-      if (flags.json) return print(JSON.stringify(body, null, 2));
-      return print(
-        [
-          `Consistency proof from tree size ${p.size1} to ${p.size2} (RFC 9162)`,
-          `root at ${p.size1}: ${body.root1}`,
-          `root at ${p.size2}: ${body.root2}`,
-          `proof (${p.proof.length} nodes):`,
-          ...body.proof.map((h) => `  ${h}`),
-        ].join('\n'),
-      );
-    });
-  });
+      });
+    },
+  );
 }

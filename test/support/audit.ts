@@ -38,7 +38,11 @@ export function sampleEvent(i: number, time = Date.UTC(2026, 10, 27, 8, 0, 0) + 
     {
       action: 'video.playback.start',
       outcome: 'success',
-      target: { type: 'camera', id: `cam-${i % 11}`, zone: (i >> 2) % 2 === 0 ? 'substation-a' : 'control-room' },
+      target: {
+        type: 'camera',
+        id: `cam-${i % 11}`,
+        zone: (i >> 2) % 2 === 0 ? 'substation-a' : 'control-room',
+      },
     },
     {
       action: 'camera.onboard.rejected',
@@ -59,14 +63,16 @@ export function sampleEvent(i: number, time = Date.UTC(2026, 10, 27, 8, 0, 0) + 
     },
     details: { seq: i, client: 'palisade-web/1.0', note: 'évènement ✓' },
     time,
-  } as AuditEventInput;
+  };
 }
 
 /** Drops the append-only triggers, as an attacker with database access could. */
 export async function dropAppendOnlyTriggers(database: Database): Promise<void> {
   for (const table of APPEND_ONLY_TABLES) {
     if (database.dialect === 'postgres') {
-      await sql`drop trigger ${sql.raw(`${table}_append_only`)} on ${sql.table(table)}`.execute(database.kysely);
+      await sql`drop trigger ${sql.raw(`${table}_append_only`)} on ${sql.table(table)}`.execute(
+        database.kysely,
+      );
     } else {
       for (const op of ['update', 'delete']) {
         await sql`drop trigger ${sql.raw(`${table}_no_${op}`)}`.execute(database.kysely);
