@@ -1,4 +1,5 @@
 import { accessMigration } from '../access/index.js';
+import { auditMigrations } from '../audit/index.js';
 import { foundationMigrations, type Migration } from '../db/index.js';
 import { identityMigration } from '../identity/index.js';
 import { networkMigration } from '../network/index.js';
@@ -9,7 +10,8 @@ import { networkMigration } from '../network/index.js';
  */
 export const MIGRATIONS: readonly Migration[] = [
   ...foundationMigrations,
-  networkMigration(2),
-  identityMigration(3),
-  accessMigration(4),
+  ...auditMigrations,
+  networkMigration(3),
+  identityMigration(4),
+  accessMigration(5),
 ];
