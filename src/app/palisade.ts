@@ -1,23 +1,42 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
-import type { AuditLog } from '../audit/index.js';
+import { accessRoutes, AccessService, scopesFor, subjectOf } from '../access/index.js';
+import { auditRoutes, type AuditActor, type AuditLog } from '../audit/index.js';
 import type { Config } from '../config/index.js';
 import { migrate, openDatabase, type Database } from '../db/index.js';
 import { buildHttpServer, ensureTlsMaterial, type TlsMaterial } from '../http/index.js';
+import { identityRoutes, principalOf, type IdentityService } from '../identity/index.js';
 import type { Logger } from '../log/index.js';
+import { networkRoutes, ZoneDirectory } from '../network/index.js';
 import { openAudit, SYSTEM_ACTOR } from './audit.js';
+import { createGuard } from './guard.js';
+import { createIdentity, PublicOrigin } from './identity.js';
 import { ensureInstanceId } from './instance.js';
 import { MIGRATIONS } from './migrations.js';
+import { fileSecretBox } from './secret-box.js';
 import { VERSION } from './version.js';
 
-export interface RunningPalisade {
+/** Everything a command needs, opened and ready; `close()` releases it. */
+export interface PalisadeServices {
+  config: Config;
+  dataDir: string;
+  database: Database;
+  instanceId: string;
+  audit: AuditLog;
+  zones: ZoneDirectory;
+  access: AccessService;
+  identity: IdentityService;
+  origin: PublicOrigin;
+  /** Set when this start created the first administrator: print it once, it is never shown again. */
+  firstAdministrator: { username: string; oneTimePassword: string } | undefined;
+  close(): Promise<void>;
+}
+
+export interface RunningPalisade extends PalisadeServices {
   url: string;
   port: number;
-  instanceId: string;
   tls: TlsMaterial;
-  database: Database;
-  audit: AuditLog;
   stop(): Promise<void>;
 }
 
@@ -29,10 +48,7 @@ export function prepareDataDir(dataDir: string): string {
 }
 
 /** Opens the database and brings its schema up to date. Used by every command that touches state. */
-export async function openState(
-  config: Config,
-  logger: Logger,
-): Promise<{ database: Database; instanceId: string }> {
+export async function openState(config: Config, logger: Logger): Promise<{ database: Database; instanceId: string }> {
   const dataDir = prepareDataDir(config.dataDir);
   const database = openDatabase({ url: config.database.url, dataDir, poolSize: config.database.poolSize });
   try {
@@ -46,18 +62,64 @@ export async function openState(
   }
 }
 
-/** Assembles and starts the server. The composition root: the only place that knows every module. */
-export async function startPalisade(config: Config, logger: Logger): Promise<RunningPalisade> {
+/**
+ * Opens state and the domain services, and makes sure the first-start defaults exist: built-in roles,
+ * a default site and zone, and the first administrator (with a one-time password, never a default one).
+ */
+export async function openServices(config: Config, logger: Logger, options: { periodicCheckpoints: boolean }): Promise<PalisadeServices> {
+  const dataDir = prepareDataDir(config.dataDir);
   const { database, instanceId } = await openState(config, logger);
   let audit: AuditLog | undefined;
   try {
-    audit = await openAudit(config, database, instanceId, logger, { periodicCheckpoints: true });
+    audit = await openAudit(config, database, instanceId, logger, options);
+    const zones = new ZoneDirectory(database);
+    await zones.ensureDefaults([2, 2, 2, 2, 2, 2, 2]);
+    const access = new AccessService(database, audit, config.access.dualApproval);
+    await access.store.syncBuiltInRoles();
+    const origin = new PublicOrigin(config.http.publicUrl);
+    const identity = createIdentity({ config, database, audit, access, box: fileSecretBox(dataDir), origin });
+    const firstAdministrator = await identity.ensureFirstAdministrator(async (userId) => {
+      await access.store.addGrant({ userId, roleId: 'administrator', scope: { kind: 'all' }, createdBy: 'palisade.init' });
+    });
+    const log = audit;
+    return {
+      config,
+      dataDir,
+      database,
+      instanceId,
+      audit: log,
+      zones,
+      access,
+      identity,
+      origin,
+      firstAdministrator,
+      async close() {
+        await log.close();
+        await database.close();
+      },
+    };
+  } catch (err) {
+    await audit?.close();
+    await database.close();
+    throw err;
+  }
+}
+
+/** Assembles and starts the server. The composition root: the only place that knows every module. */
+export async function startPalisade(config: Config, logger: Logger): Promise<RunningPalisade> {
+  const services = await openServices(config, logger, { periodicCheckpoints: true });
+  const { database, audit, identity, access, zones, instanceId } = services;
+  try {
     const tls = await ensureTlsMaterial({
-      dataDir: path.resolve(config.dataDir),
+      dataDir: services.dataDir,
       certFile: config.http.tls.certFile,
       keyFile: config.http.tls.keyFile,
       hostnames: [config.http.host],
     });
+    const actor = (request: Parameters<typeof principalOf>[0]): AuditActor => {
+      const p = principalOf(request);
+      return { type: p.kind === 'service' ? 'service' : 'user', id: p.userId, name: p.username, auth: p.auth, address: p.address };
+    };
     const app = await buildHttpServer({
       tls,
       logger,
@@ -65,9 +127,29 @@ export async function startPalisade(config: Config, logger: Logger): Promise<Run
       bodyLimitBytes: config.http.bodyLimitBytes,
       rateLimit: config.http.rateLimit,
       readiness: [{ name: 'database', check: () => database.ping() }],
+      guard: createGuard({ identity, access, audit }),
+      routes: [
+        identityRoutes(identity),
+        accessRoutes(access),
+        networkRoutes({
+          zones,
+          audit,
+          actor,
+          visible: (request, all) => {
+            const scopes = scopesFor(subjectOf(request), 'zone.view');
+            return new Set(
+              all
+                .filter((z) => scopes.some((s) => s.kind === 'all' || (s.kind === 'site' && s.id === z.siteId) || (s.kind === 'zone' && s.id === z.id)))
+                .map((z) => z.id),
+            );
+          },
+        }),
+        async (instance) => instance.register(auditRoutes, { log: audit, actorOf: actor }),
+      ],
     });
     await app.listen({ host: config.http.host, port: config.http.port });
     const address = app.server.address() as AddressInfo;
+    services.origin.bind(address.port);
     const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
     const url = `https://${host}:${address.port}`;
     await audit.append({
@@ -77,31 +159,21 @@ export async function startPalisade(config: Config, logger: Logger): Promise<Run
       target: { type: 'instance', id: instanceId },
       details: { version: VERSION, url, database: database.dialect, tlsFingerprint: tls.fingerprint256 },
     });
-    const log = audit;
     return {
+      ...services,
       url,
       port: address.port,
-      instanceId,
       tls,
-      database,
-      audit: log,
       async stop() {
         await app.close();
-        await log.append({
-          action: 'system.stopped',
-          outcome: 'success',
-          actor: SYSTEM_ACTOR,
-          target: { type: 'instance', id: instanceId },
-        });
+        await audit.append({ action: 'system.stopped', outcome: 'success', actor: SYSTEM_ACTOR, target: { type: 'instance', id: instanceId } });
         // The last checkpoint covers the stop itself, so an auditor can tell a clean stop from a crash.
-        await log.signCheckpoint();
-        await log.close();
-        await database.close();
+        await audit.signCheckpoint();
+        await services.close();
       },
     };
   } catch (err) {
-    await audit?.close();
-    await database.close();
+    await services.close();
     throw err;
   }
 }

@@ -26,7 +26,7 @@ export interface AuditRoutesOptions {
  * Hashes in JSON are lower-case hex; checkpoint notes carry their root in base64, as C2SP specifies.
  */
 export const auditRoutes: FastifyPluginAsync<AuditRoutesOptions> = async (app, { log, actorOf }) => {
-  const config = { permission: 'audit.read' };
+  const config = { access: { permission: 'audit.read' } };
   const tags = ['audit'];
   const errors = { 400: { $ref: 'ErrorBody#' }, 404: { $ref: 'ErrorBody#' }, 409: { $ref: 'ErrorBody#' } };
 

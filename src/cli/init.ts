@@ -1,32 +1,39 @@
-import path from 'node:path';
 import type { Command } from 'commander';
-import { openState } from '../app/index.js';
+import { openServices } from '../app/index.js';
 import { ensureTlsMaterial } from '../http/index.js';
 import { addStateFlags, loggerFor, resolveConfig, type StateFlags } from './context.js';
+import { firstAdministratorText } from './users.js';
 
 export function registerInit(program: Command): void {
   addStateFlags(
     program
       .command('init')
-      .description('create the data dir, the database schema and the TLS certificate; safe to run again'),
+      .description(
+        'create the data dir, the database schema, the TLS certificate and the first administrator; safe to run again',
+      ),
     false,
   ).action(async (flags: StateFlags) => {
     const config = resolveConfig(flags);
-    const logger = loggerFor(config);
-    const { database, instanceId } = await openState(config, logger);
+    const services = await openServices(config, loggerFor(config), { periodicCheckpoints: false });
     try {
       const tls = await ensureTlsMaterial({
-        dataDir: path.resolve(config.dataDir),
+        dataDir: services.dataDir,
         certFile: config.http.tls.certFile,
         keyFile: config.http.tls.keyFile,
         hostnames: [config.http.host],
       });
-      process.stdout.write(`Data dir: ${path.resolve(config.dataDir)}\n`);
-      process.stdout.write(`Instance: ${instanceId}\n`);
-      process.stdout.write(`Database: ${database.dialect} (${database.location}), schema up to date\n`);
-      process.stdout.write(`TLS certificate SHA-256 fingerprint: ${tls.fingerprint256}\n`);
+      process.stdout.write(
+        [
+          `Data dir: ${services.dataDir}`,
+          `Instance: ${services.instanceId}`,
+          `Database: ${services.database.dialect} (${services.database.location}), schema up to date`,
+          `TLS certificate SHA-256 fingerprint: ${tls.fingerprint256}`,
+          ...firstAdministratorText(services.firstAdministrator),
+          '',
+        ].join('\n'),
+      );
     } finally {
-      await database.close();
+      await services.close();
     }
   });
 }

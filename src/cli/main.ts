@@ -4,6 +4,7 @@ import { isPalisadeError, describeError } from '../errors/index.js';
 import { registerAudit } from './audit.js';
 import { registerInit } from './init.js';
 import { registerServe } from './serve.js';
+import { registerUsers } from './users.js';
 
 /** Exit codes, documented in docs/cli.md. */
 export const EXIT = { ok: 0, failure: 1, usage: 2, config: 78 } as const;
@@ -17,6 +18,7 @@ export function buildProgram(): Command {
   registerServe(program);
   registerInit(program);
   registerAudit(program);
+  registerUsers(program);
   return program;
 }
 

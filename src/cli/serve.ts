@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { startPalisade, VERSION } from '../app/index.js';
+import { firstAdministratorText } from './users.js';
 import { addStateFlags, loggerFor, resolveConfig, type StateFlags } from './context.js';
 
 export function registerServe(program: Command): void {
@@ -29,6 +30,7 @@ async function run(mode: 'serve' | 'demo', flags: StateFlags): Promise<void> {
         : `TLS: using ${palisade.tls.certFile}`,
       `TLS certificate SHA-256 fingerprint: ${palisade.tls.fingerprint256}`,
       `Database: ${palisade.database.dialect} (${palisade.database.location})`,
+      ...firstAdministratorText(palisade.firstAdministrator),
       '',
     ].join('\n'),
   );

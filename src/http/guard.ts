@@ -41,7 +41,11 @@ export function installGuard(app: FastifyInstance, guard: Guard): void {
       (route.schema as Record<string, unknown>)['x-access'] = describeAccess(access);
     }
   });
-  app.addHook('preHandler', async (request) => {
+  // preValidation: after the body is parsed (a target may need it), before validation, so that an
+  // unauthenticated caller learns nothing from schema errors.
+  app.addHook('preValidation', async (request) => {
+    // The not-found handler answers 404 for everybody: it serves nothing.
+    if (request.is404) return;
     const access = request.routeOptions.config.access ?? (INFRASTRUCTURE_PUBLIC.has(request.routeOptions.url ?? '') ? { public: true as const } : undefined);
     if (access?.public) return;
     if (access === undefined) {

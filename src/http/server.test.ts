@@ -30,21 +30,26 @@ describe('HTTPS server', () => {
           },
         },
       ],
+      // Stands in for identity + access: a caller is whoever the x-test-user header names.
+      guard: async (request, access) => {
+        if (request.headers['x-test-user'] === undefined) throw new PalisadeError('AUTH_REQUIRED', 'sign in first', { status: 401 });
+        if (access.permission === 'never') throw new PalisadeError('ACCESS_DENIED', 'no', { status: 403 });
+      },
       routes: [
         async (instance) => {
+          const open = { access: { public: true as const } };
           instance.post(
             '/api/echo',
-            { schema: { body: { type: 'object', required: ['n'], properties: { n: { type: 'integer' } } } } },
+            { config: open, schema: { body: { type: 'object', required: ['n'], properties: { n: { type: 'integer' } } } } },
             async (request) => request.body,
           );
-          instance.get('/api/boom', async () => {
+          instance.get('/api/boom', { config: open }, async () => {
             throw new Error('secret internal detail');
           });
-          instance.get(
-            '/api/limited',
-            { config: { rateLimit: { max: 3, timeWindow: 60_000 } } },
-            async () => ({ ok: 1 }),
-          );
+          instance.get('/api/limited', { config: { ...open, rateLimit: { max: 3, timeWindow: 60_000 } } }, async () => ({ ok: 1 }));
+          instance.get('/api/undeclared', async () => ({ leaked: true }));
+          instance.get('/api/guarded', { config: { access: { permission: 'camera.view' } }, schema: { summary: 'guarded' } }, async () => ({ ok: true }));
+          instance.get('/api/forbidden', { config: { access: { permission: 'never' } } }, async () => ({ leaked: true }));
         },
       ],
     });
@@ -154,12 +159,27 @@ describe('HTTPS server', () => {
     assert.equal(res.json<{ error: { code: string } }>().error.code, 'RATE_LIMITED');
   });
 
-  it('publishes an OpenAPI 3.1 document listing its routes', async () => {
-    const res = await httpsRequest(`${url}/api/openapi.json`, { ca: tls.certPem });
+  it('publishes an OpenAPI 3.1 document to signed-in callers, with each route’s access rule', async () => {
+    assert.equal((await httpsRequest(`${url}/api/openapi.json`, { ca: tls.certPem })).status, 401);
+    const res = await httpsRequest(`${url}/api/openapi.json`, { ca: tls.certPem, headers: { 'x-test-user': 'u' } });
     assert.equal(res.status, 200);
-    const doc = res.json<{ openapi: string; paths: Record<string, unknown> }>();
+    const doc = res.json<{ openapi: string; paths: Record<string, Record<string, Record<string, unknown>>> }>();
     assert.equal(doc.openapi, '3.1.0');
     for (const p of ['/healthz', '/readyz', '/api/echo']) assert.ok(p in doc.paths, `${p} documented`);
+    assert.deepEqual(doc.paths['/api/guarded']!.get!['x-access'], { permission: 'camera.view', target: 'system' });
+    assert.deepEqual(doc.paths['/healthz']!.get!['x-access'], { public: true });
+  });
+
+  it('deny by default: a route without an access rule is refused to everybody; the guard decides the rest', async () => {
+    const h = { 'x-test-user': 'u' };
+    const undeclared = await httpsRequest(`${url}/api/undeclared`, { ca: tls.certPem, headers: h });
+    assert.equal(undeclared.status, 403);
+    assert.equal(undeclared.json<{ error: { code: string } }>().error.code, 'ACCESS_UNDECLARED');
+    assert.equal((await httpsRequest(`${url}/api/guarded`, { ca: tls.certPem })).status, 401);
+    assert.equal((await httpsRequest(`${url}/api/guarded`, { ca: tls.certPem, headers: h })).status, 200);
+    const forbidden = await httpsRequest(`${url}/api/forbidden`, { ca: tls.certPem, headers: h });
+    assert.equal(forbidden.status, 403);
+    assert.ok(!forbidden.body.includes('leaked'));
   });
 });
 

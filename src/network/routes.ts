@@ -100,7 +100,8 @@ export function networkRoutes(deps: NetworkRouteDeps): FastifyPluginAsync {
           access: {
             permission: 'zone.manage',
             target: async (request) => {
-              const siteId = (request.body as { siteId?: string } | undefined)?.siteId ?? '';
+              const siteId = (request.body as { siteId?: unknown } | undefined)?.siteId;
+              if (typeof siteId !== 'string') throw new PalisadeError('REQUEST_INVALID', 'body/siteId is required', { status: 400 });
               const site = await zones.getSite(siteId);
               if (!site) throw new PalisadeError('SITE_NOT_FOUND', `no site ${siteId}`, { status: 404 });
               return { kind: 'site' as const, id: site.id };

@@ -8,7 +8,7 @@ import { tempDir } from './tmp.js';
  * (an administrative connection able to CREATE DATABASE). `.ci/run` sets it, so CI covers both; a
  * local run without it reports the PostgreSQL cases as skipped with the reason, never as passed.
  */
-export const PG_ADMIN_URL = process.env.PG_TEST_URL;
+export const PG_ADMIN_URL = process.env.PG_TEST_URL || undefined;
 export const PG_SKIP_REASON = 'PostgreSQL not configured: set PG_TEST_URL (see .ci/run)';
 
 export interface TestDatabase {
