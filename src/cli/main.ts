@@ -3,6 +3,7 @@ import { VERSION } from '../app/index.js';
 import { isPalisadeError, describeError } from '../errors/index.js';
 import { registerInit } from './init.js';
 import { registerServe } from './serve.js';
+import { registerSim } from './sim.js';
 
 /** Exit codes, documented in docs/cli.md. */
 export const EXIT = { ok: 0, failure: 1, usage: 2, config: 78 } as const;
@@ -15,6 +16,7 @@ export function buildProgram(): Command {
     .exitOverride();
   registerServe(program);
   registerInit(program);
+  registerSim(program);
   return program;
 }
 
