@@ -30,7 +30,13 @@ export {
   type RtspResponse,
   type TransportSpec,
 } from './rtsp-message.js';
-export { ClientAuthenticator, DigestVerifier, parseChallenges, type AuthChallenge } from './rtsp-auth.js';
+export {
+  ClientAuthenticator,
+  DigestVerifier,
+  parseAuthParams,
+  parseChallenges,
+  type AuthChallenge,
+} from './rtsp-auth.js';
 export {
   findVideoTrack,
   parseSdp,
