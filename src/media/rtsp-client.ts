@@ -158,6 +158,7 @@ export class RtspSession extends EventEmitter implements AsyncIterable<AccessUni
   private discontinuity = false;
   private lastDelivered: VideoInfo | undefined;
   private lastMediaAt = 0;
+  private peerFingerprint: string | undefined;
   private queue: AccessUnit[] = [];
   private waiter: { resolve: () => void } | undefined;
   private paused = false;
@@ -284,10 +285,7 @@ export class RtspSession extends EventEmitter implements AsyncIterable<AccessUni
       transport: this.transport,
       rtpInfo,
       server: describe.headers.get('server'),
-      tls:
-        socket instanceof tls.TLSSocket
-          ? { protocol: socket.getProtocol(), fingerprint256: socket.getPeerX509Certificate()?.fingerprint256 }
-          : undefined,
+      tls: socket instanceof tls.TLSSocket ? { protocol: socket.getProtocol(), fingerprint256: this.peerFingerprint } : undefined,
     };
     this.lastMediaAt = Date.now();
     this.setState('playing');
@@ -375,6 +373,7 @@ export class RtspSession extends EventEmitter implements AsyncIterable<AccessUni
         s.once('secureConnect', () => {
           clearTimeout(timer);
           const actual = (s as tls.TLSSocket).getPeerX509Certificate()?.fingerprint256;
+          this.peerFingerprint = actual;
           if (pin !== undefined && (actual === undefined || normalizeFingerprint(actual) !== pin)) {
             s.destroy();
             reject(
