@@ -603,9 +603,17 @@ export class RtspSession extends EventEmitter implements AsyncIterable<AccessUni
     this.timers.push(
       setInterval(() => {
         if (this.state !== 'playing' || this.paused) return;
+        // Stalled means no decodable frame, not no bytes: a camera that floods garbage or sends a
+        // codec other than the one it announced is as useless as a silent one.
         const idle = Date.now() - this.lastMediaAt;
         if (idle > stallMs) {
-          this.fail(mediaError(MediaErrorCode.STALLED, `no video from the camera for ${Math.round(idle / 1000)} s`));
+          this.fail(
+            mediaError(
+              MediaErrorCode.STALLED,
+              `no decodable video from the camera for ${(idle / 1000).toFixed(1)} s (${this.stats.rtpPackets} RTP packets received in total)`,
+              { rtpPackets: this.stats.rtpPackets, corruptAccessUnits: this.stats.corruptAccessUnits },
+            ),
+          );
         }
       }, Math.min(1000, stallMs / 2)),
     );
@@ -616,7 +624,6 @@ export class RtspSession extends EventEmitter implements AsyncIterable<AccessUni
 
   private onRtp(buf: Buffer): void {
     if (this.track === undefined || this.sequencer === undefined || this.depacketizer === undefined) return;
-    this.lastMediaAt = Date.now();
     this.stats.rtpPackets++;
     this.stats.rtpBytes += buf.length;
     let packet: RtpPacket;
@@ -707,6 +714,7 @@ export class RtspSession extends EventEmitter implements AsyncIterable<AccessUni
     };
     this.discontinuity = false;
     this.stats.accessUnits++;
+    this.lastMediaAt = Date.now();
     if (this.queue.length >= this.limits.maxQueuedAccessUnits) {
       if (this.transport === 'udp' || this.socket === undefined) {
         // Nothing to push back on: drop this frame and resume at the next key frame.

@@ -47,6 +47,8 @@ export class ParameterSetTracker {
   private sets: ParameterSets = { vps: [], sps: [], pps: [] };
   private info: VideoInfo | undefined;
   private dirty = false;
+  /** In-band SPS that could not be parsed and were ignored. */
+  rejected = 0;
 
   constructor(
     readonly codec: VideoCodec,
@@ -120,6 +122,16 @@ export class ParameterSetTracker {
     }
     const now = this.sets[kind];
     if (now.length === 1 && now[0]!.equals(nal)) return;
+    if (kind === 'sps') {
+      // A damaged or forged SPS must not replace a good one: the stream keeps its last valid one.
+      try {
+        if (this.codec === 'h264') parseH264Sps(nal);
+        else parseH265Sps(nal);
+      } catch {
+        this.rejected++;
+        return;
+      }
+    }
     // Copy: the NAL unit may be a view into a large receive buffer we must not pin.
     this.sets[kind] = [Buffer.from(nal)];
     this.dirty = true;
