@@ -19,22 +19,31 @@ const FLAGS = [
 ];
 
 /** The fMP4 our writer produced from a live RTSP session plays in Chromium through Media Source Extensions. */
-describe('fMP4 plays in Chromium via MSE', { skip: existsSync(CHROMIUM) ? false : `${CHROMIUM} missing (apt-get install chromium)` }, () => {
-  it('a 720p H.264 recording from the simulator decodes and plays at the right size', async () => {
-    const sim = await CameraSimulator.start({ cameras: [{ path: '/c', clip: 'h264-720p', username: 'u', password: 'p' }] });
-    let rec;
-    try {
-      rec = await record({ url: `rtsp://127.0.0.1:${sim.port}/c`, username: 'u', password: 'p' }, 75);
-    } finally {
-      await sim.close();
-    }
-    const codec = rec.accessUnits[0]!.video.codecString;
-    const browser = await chromium.launchPersistentContext(tempDir(), { executablePath: CHROMIUM, args: FLAGS, headless: true });
-    try {
-      const page = await browser.newPage();
-      await page.setContent('<video id="v" muted playsinline></video>');
-      // Runs in the page (no DOM types in this project's TypeScript, so it is plain JavaScript).
-      const pageScript = `(async ({ b64, mime }) => {
+describe(
+  'fMP4 plays in Chromium via MSE',
+  { skip: existsSync(CHROMIUM) ? false : `${CHROMIUM} missing (apt-get install chromium)` },
+  () => {
+    it('a 720p H.264 recording from the simulator decodes and plays at the right size', async () => {
+      const sim = await CameraSimulator.start({
+        cameras: [{ path: '/c', clip: 'h264-720p', username: 'u', password: 'p' }],
+      });
+      let rec;
+      try {
+        rec = await record({ url: `rtsp://127.0.0.1:${sim.port}/c`, username: 'u', password: 'p' }, 75);
+      } finally {
+        await sim.close();
+      }
+      const codec = rec.accessUnits[0]!.video.codecString;
+      const browser = await chromium.launchPersistentContext(tempDir(), {
+        executablePath: CHROMIUM,
+        args: FLAGS,
+        headless: true,
+      });
+      try {
+        const page = await browser.newPage();
+        await page.setContent('<video id="v" muted playsinline></video>');
+        // Runs in the page (no DOM types in this project's TypeScript, so it is plain JavaScript).
+        const pageScript = `(async ({ b64, mime }) => {
         const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
         if (!MediaSource.isTypeSupported(mime)) return { error: 'unsupported ' + mime };
         const video = document.getElementById('v');
@@ -61,20 +70,32 @@ describe('fMP4 plays in Chromium via MSE', { skip: existsSync(CHROMIUM) ? false 
           errors,
         };
       })(${JSON.stringify({ b64: rec.mp4.toString('base64'), mime: `video/mp4; codecs="${codec}"` })})`;
-      const result = (await page.evaluate(pageScript)) as
-        | { error: string }
-        | { width: number; height: number; currentTime: number; buffered: number[]; frames: number; errors: string[] };
-      assert.ok(!('error' in result), JSON.stringify(result));
-      if ('error' in result) return;
-      assert.deepEqual(result.errors, []);
-      assert.equal(result.width, 1280);
-      assert.equal(result.height, 720);
-      assert.ok(result.currentTime >= 2.0, `played to ${result.currentTime}s`);
-      assert.equal(result.buffered[0], 0);
-      assert.ok(Math.abs(result.buffered[1]! - 3) < 0.05, `buffered to ${result.buffered[1]}s (75 frames at 25 fps)`);
-      assert.ok(result.frames >= 40, `${result.frames} frames decoded`);
-    } finally {
-      await browser.close();
-    }
-  });
-});
+        type Result =
+          | { error: string }
+          | {
+              width: number;
+              height: number;
+              currentTime: number;
+              buffered: number[];
+              frames: number;
+              errors: string[];
+            };
+        const result = await page.evaluate<Result>(pageScript);
+        assert.ok(!('error' in result), JSON.stringify(result));
+        if ('error' in result) return;
+        assert.deepEqual(result.errors, []);
+        assert.equal(result.width, 1280);
+        assert.equal(result.height, 720);
+        assert.ok(result.currentTime >= 2.0, `played to ${result.currentTime}s`);
+        assert.equal(result.buffered[0], 0);
+        assert.ok(
+          Math.abs(result.buffered[1]! - 3) < 0.05,
+          `buffered to ${result.buffered[1]}s (75 frames at 25 fps)`,
+        );
+        assert.ok(result.frames >= 40, `${result.frames} frames decoded`);
+      } finally {
+        await browser.close();
+      }
+    });
+  },
+);

@@ -7,7 +7,9 @@ import { PALISADE_BIN } from './support/cli.js';
 import { ffprobe, toolUnavailable } from './support/media-peers.js';
 
 async function startSim(args: string[]) {
-  const child = spawn(process.execPath, [PALISADE_BIN, 'sim', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [PALISADE_BIN, 'sim', ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   let err = '';
   child.stderr.on('data', (c: Buffer) => (err += c.toString()));
@@ -37,25 +39,44 @@ async function startSim(args: string[]) {
 }
 
 describe('palisade sim', () => {
-  it('starts N cameras, prints their URLs and generated credentials; ffprobe reads one', { skip: toolUnavailable('ffprobe') ?? false }, async () => {
-    const sim = await startSim(['--cameras', '3', '--port', '0']);
-    try {
-      assert.equal(sim.urls.length, 3);
-      assert.match(sim.out, /Username: admin/);
-      assert.ok(sim.password.length >= 16, 'a random password when none is given');
-      assert.match(sim.out, /\/cam1 {2}H264 1920x1080 25 fps/);
-      assert.match(sim.out, /\/cam3 {2}H265 1920x1080/);
-      const u = new URL(sim.urls[0]!);
-      const probe = await ffprobe(`rtsp://admin:${sim.password}@${u.host}${u.pathname}`, ['-rtsp_transport', 'tcp', '-read_intervals', '%+1']);
-      assert.equal(probe.codec, 'h264');
-      assert.equal(probe.width, 1920);
-    } finally {
-      assert.equal(await sim.stop(), 0);
-    }
-  });
+  it(
+    'starts N cameras, prints their URLs and generated credentials; ffprobe reads one',
+    { skip: toolUnavailable('ffprobe') ?? false },
+    async () => {
+      const sim = await startSim(['--cameras', '3', '--port', '0']);
+      try {
+        assert.equal(sim.urls.length, 3);
+        assert.match(sim.out, /Username: admin/);
+        assert.ok(sim.password.length >= 16, 'a random password when none is given');
+        assert.match(sim.out, /\/cam1 {2}H264 1920x1080 25 fps/);
+        assert.match(sim.out, /\/cam3 {2}H265 1920x1080/);
+        const u = new URL(sim.urls[0]);
+        const probe = await ffprobe(`rtsp://admin:${sim.password}@${u.host}${u.pathname}`, [
+          '-rtsp_transport',
+          'tcp',
+          '-read_intervals',
+          '%+1',
+        ]);
+        assert.equal(probe.codec, 'h264');
+        assert.equal(probe.width, 1920);
+      } finally {
+        assert.equal(await sim.stop(), 0);
+      }
+    },
+  );
 
   it('--tls serves rtsps:// only and prints the certificate fingerprint to pin', async () => {
-    const sim = await startSim(['--cameras', '1', '--port', '0', '--tls', '--user', 'ops', '--password', 'tls-pass']);
+    const sim = await startSim([
+      '--cameras',
+      '1',
+      '--port',
+      '0',
+      '--tls',
+      '--user',
+      'ops',
+      '--password',
+      'tls-pass',
+    ]);
     try {
       assert.match(sim.urls[0]!, /^rtsps:\/\//);
       assert.ok(sim.fingerprint);
@@ -63,7 +84,7 @@ describe('palisade sim', () => {
         url: sim.urls[0]!,
         username: 'ops',
         password: 'tls-pass',
-        tls: { fingerprint256: sim.fingerprint! },
+        tls: { fingerprint256: sim.fingerprint },
       });
       const info = await session.start();
       assert.equal(info.tls?.protocol, 'TLSv1.3');

@@ -33,7 +33,13 @@ function throughput(): { mbps: number; aus: number } {
   for (const f of clip.frames) {
     f.payloads.forEach((p, i) => {
       const b = Buffer.allocUnsafe(12 + p.length);
-      writeRtpHeader(b, 0, { payloadType: 96, marker: i === f.payloads.length - 1, sequence: seq++, timestamp: f.pts, ssrc: 1 });
+      writeRtpHeader(b, 0, {
+        payloadType: 96,
+        marker: i === f.payloads.length - 1,
+        sequence: seq++,
+        timestamp: f.pts,
+        ssrc: 1,
+      });
       p.copy(b, 12);
       packets.push(b);
     });
@@ -92,11 +98,20 @@ function procStat(pid: number): { cpuSeconds: number; rss: number } {
 }
 
 async function palisadeLive(urls: string[], user: string, password: string) {
-  const child = spawn(process.execPath, [WORKER, urls.join(','), user, password, String(SECONDS)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [WORKER, urls.join(','), user, password, String(SECONDS)], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   let out = '';
   child.stdout.on('data', (c: Buffer) => (out += c.toString()));
   await new Promise((r) => child.on('exit', r));
-  return JSON.parse(out) as { streams: number; elapsed: number; cpuSeconds: number; rss: number; baselineRss: number; accessUnits: number };
+  return JSON.parse(out) as {
+    streams: number;
+    elapsed: number;
+    cpuSeconds: number;
+    rss: number;
+    baselineRss: number;
+    accessUnits: number;
+  };
 }
 
 async function ffmpegLive(urls: string[]) {
@@ -104,9 +119,26 @@ async function ffmpegLive(urls: string[]) {
   const children = urls.map((url, i) =>
     spawn(
       'ffmpeg',
-      ['-nostdin', '-loglevel', 'error', '-rtsp_transport', 'tcp', '-i', url, '-c', 'copy', '-f', 'segment', '-segment_time', '2',
-        '-segment_format', 'mp4', '-segment_format_options', 'movflags=+frag_keyframe+empty_moov+default_base_moof',
-        path.join(dir, `s${i}-%05d.mp4`)],
+      [
+        '-nostdin',
+        '-loglevel',
+        'error',
+        '-rtsp_transport',
+        'tcp',
+        '-i',
+        url,
+        '-c',
+        'copy',
+        '-f',
+        'segment',
+        '-segment_time',
+        '2',
+        '-segment_format',
+        'mp4',
+        '-segment_format_options',
+        'movflags=+frag_keyframe+empty_moov+default_base_moof',
+        path.join(dir, `s${i}-%05d.mp4`),
+      ],
       { stdio: 'ignore' },
     ),
   );
@@ -116,7 +148,9 @@ async function ffmpegLive(urls: string[]) {
   await new Promise((r) => setTimeout(r, SECONDS * 1000));
   const afterStats = children.map((c) => procStat(c.pid!));
   for (const c of children) c.kill('SIGINT');
-  await Promise.all(children.map((c) => new Promise((r) => (c.exitCode !== null ? r(null) : c.on('exit', r)))));
+  await Promise.all(
+    children.map((c) => new Promise((r) => (c.exitCode !== null ? r(null) : c.on('exit', r)))),
+  );
   rmSync(dir, { recursive: true, force: true });
   const cpu = afterStats.reduce((n, s, i) => n + s.cpuSeconds - before[i]!.cpuSeconds, 0);
   const rss = afterStats.reduce((n, s) => n + s.rss, 0);
@@ -127,7 +161,12 @@ const fmt = (n: number, d = 1) => n.toFixed(d);
 const t = throughput();
 const password = `bench-${process.pid}`;
 const sim = await CameraSimulator.start({
-  cameras: Array.from({ length: STREAMS }, (_, i) => ({ path: `/cam${i + 1}`, clip: 'h264-1080p', username: 'bench', password })),
+  cameras: Array.from({ length: STREAMS }, (_, i) => ({
+    path: `/cam${i + 1}`,
+    clip: 'h264-1080p',
+    username: 'bench',
+    password,
+  })),
 });
 const urls = sim.cameraList().map((c) => c.url);
 const bitrate = loadClip('h264-1080p').bitrate;
@@ -139,11 +178,31 @@ await sim.close();
 const streamMinutesOurs = (ours.streams * ours.elapsed) / 60;
 const streamMinutesTheirs = (STREAMS * theirs.elapsed) / 60;
 const rows = [
-  ['pipeline, one core (RTP → fMP4, 1080p H.264)', `${fmt(t.mbps, 0)} Mbit/s`, `${fmt(t.aus, 0)} AU/s`, `≈ ${fmt((t.mbps * 1e6) / bitrate, 0)} streams of ${fmt(bitrate / 1e6, 1)} Mbit/s per core`],
-  [`Palisade, ${STREAMS} live streams, ${SECONDS} s`, `${fmt(ours.cpuSeconds / streamMinutesOurs, 3)} CPU s/stream-min`, `${fmt((ours.rss - ours.baselineRss) / STREAMS / 2 ** 20, 2)} MiB/stream over baseline`, `process total ${fmt(ours.rss / 2 ** 20)} MiB, ${ours.accessUnits} AUs`],
-  [`ffmpeg -c copy, ${STREAMS} processes, ${SECONDS} s`, `${fmt(theirs.cpuSeconds / streamMinutesTheirs, 3)} CPU s/stream-min`, `${fmt(theirs.rss / STREAMS / 2 ** 20, 1)} MiB/stream`, `total ${fmt(theirs.rss / 2 ** 20)} MiB`],
+  [
+    'pipeline, one core (RTP → fMP4, 1080p H.264)',
+    `${fmt(t.mbps, 0)} Mbit/s`,
+    `${fmt(t.aus, 0)} AU/s`,
+    `≈ ${fmt((t.mbps * 1e6) / bitrate, 0)} streams of ${fmt(bitrate / 1e6, 1)} Mbit/s per core`,
+  ],
+  [
+    `Palisade, ${STREAMS} live streams, ${SECONDS} s`,
+    `${fmt(ours.cpuSeconds / streamMinutesOurs, 3)} CPU s/stream-min`,
+    `${fmt((ours.rss - ours.baselineRss) / STREAMS / 2 ** 20, 2)} MiB/stream over baseline`,
+    `process total ${fmt(ours.rss / 2 ** 20)} MiB, ${ours.accessUnits} AUs`,
+  ],
+  [
+    `ffmpeg -c copy, ${STREAMS} processes, ${SECONDS} s`,
+    `${fmt(theirs.cpuSeconds / streamMinutesTheirs, 3)} CPU s/stream-min`,
+    `${fmt(theirs.rss / STREAMS / 2 ** 20, 1)} MiB/stream`,
+    `total ${fmt(theirs.rss / 2 ** 20)} MiB`,
+  ],
 ];
-console.log('\nbench:media (machine: %s, %d cores, Node %s)', os.cpus()[0]?.model ?? '?', os.cpus().length, process.version);
+console.log(
+  '\nbench:media (machine: %s, %d cores, Node %s)',
+  os.cpus()[0]?.model ?? '?',
+  os.cpus().length,
+  process.version,
+);
 console.log('| measurement | speed / CPU | memory | notes |\n|---|---|---|---|');
 for (const r of rows) console.log(`| ${r.join(' | ')} |`);
 process.exit(0);

@@ -53,9 +53,10 @@ for (const clipName of ['h264-1080p', 'h265-1080p'] as const) {
       });
       assert.equal(keys, 2, 'two GOPs of 2 s in a 4 s clip');
       const { info } = tracker.current();
-      assert.equal(info?.width, 1920);
-      assert.equal(info?.height, 1080);
-      assert.equal(info?.fps, 25);
+      assert.ok(info);
+      assert.equal(info.width, 1920);
+      assert.equal(info.height, 1080);
+      assert.equal(info.fps, 25);
     });
 
     it('a lost fragment marks that frame corrupt and nothing else', () => {
@@ -72,7 +73,10 @@ for (const clipName of ['h264-1080p', 'h265-1080p'] as const) {
           d.push(ps[j]!, i === 0 && j === 2);
         }
       });
-      assert.deepEqual(out.map((a) => a.corrupt), [true, false, false]);
+      assert.deepEqual(
+        out.map((a) => a.corrupt),
+        [true, false, false],
+      );
     });
   });
 }
@@ -88,7 +92,8 @@ describe('depacketizer limits', () => {
       () => {
         for (const p of ps) d.push(p, false);
       },
-      (e: { code: string; details: { limit: string } }) => e.code === 'RTSP_LIMIT_EXCEEDED' && e.details.limit === 'maxNalUnitBytes',
+      (e: { code: string; details: { limit: string } }) =>
+        e.code === 'RTSP_LIMIT_EXCEEDED' && e.details.limit === 'maxNalUnitBytes',
     );
   });
 
@@ -96,25 +101,51 @@ describe('depacketizer limits', () => {
     const limits = { ...DEFAULT_LIMITS, maxNalUnitsPerAccessUnit: 10 };
     const d = createDepacketizer('h265', limits, () => undefined);
     const nal = Buffer.from([2, 1, 9, 9, 9]);
-    const ps = packets(packetizeH265(Array.from({ length: 11 }, () => Buffer.alloc(600, 7).fill(nal, 0, 5)), 1400), 0);
-    assert.throws(() => {
-      for (const p of ps) d.push({ ...p, marker: false }, false);
-    }, { code: 'RTSP_LIMIT_EXCEEDED' });
+    const ps = packets(
+      packetizeH265(
+        Array.from({ length: 11 }, () => Buffer.alloc(600, 7).fill(nal, 0, 5)),
+        1400,
+      ),
+      0,
+    );
+    assert.throws(
+      () => {
+        for (const p of ps) d.push({ ...p, marker: false }, false);
+      },
+      { code: 'RTSP_LIMIT_EXCEEDED' },
+    );
   });
 });
 
 describe('RTP sequencing and timing', () => {
-  const pkt = (sequence: number, timestamp = 0): RtpPacket => ({ payloadType: 96, marker: true, sequence, timestamp, ssrc: 1, payload: Buffer.from([0x41]) });
+  const pkt = (sequence: number, timestamp = 0): RtpPacket => ({
+    payloadType: 96,
+    marker: true,
+    sequence,
+    timestamp,
+    ssrc: 1,
+    payload: Buffer.from([0x41]),
+  });
 
   it('UDP reordering within the window is repaired; a hole is declared lost once the window fills', () => {
     const s = new RtpSequencer(4);
     const seen: [number, boolean][] = [];
     const push = (n: number) => s.push(pkt(n), (p) => seen.push([p.packet.sequence, p.lostBefore]));
     for (const n of [65534, 0, 65535, 1]) push(n); // reordered across the wrap
-    assert.deepEqual(seen, [[65534, false], [65535, false], [0, false], [1, false]]);
+    assert.deepEqual(seen, [
+      [65534, false],
+      [65535, false],
+      [0, false],
+      [1, false],
+    ]);
     seen.length = 0;
     for (const n of [3, 4, 5, 6]) push(n); // 2 never comes
-    assert.deepEqual(seen, [[3, true], [4, false], [5, false], [6, false]]);
+    assert.deepEqual(seen, [
+      [3, true],
+      [4, false],
+      [5, false],
+      [6, false],
+    ]);
     assert.equal(s.lost, 1);
     push(2);
     assert.equal(s.late, 1, 'a packet after its hole was declared is dropped as late');
@@ -124,7 +155,11 @@ describe('RTP sequencing and timing', () => {
     const s = new RtpSequencer(0);
     const seen: [number, boolean][] = [];
     for (const n of [10, 11, 14]) s.push(pkt(n), (p) => seen.push([p.packet.sequence, p.lostBefore]));
-    assert.deepEqual(seen, [[10, false], [11, false], [14, true]]);
+    assert.deepEqual(seen, [
+      [10, false],
+      [11, false],
+      [14, true],
+    ]);
     assert.equal(s.lost, 2);
   });
 
@@ -146,7 +181,9 @@ describe('RTP sequencing and timing', () => {
 
   it('a sender report round-trips wall-clock time to the millisecond', () => {
     const now = Date.UTC(2026, 10, 27, 12, 0, 0, 123);
-    const [sr] = parseRtcp(buildSenderReport({ ssrc: 7, wallClockMs: now, rtpTimestamp: 90_000, packetCount: 3, octetCount: 4 }));
+    const [sr] = parseRtcp(
+      buildSenderReport({ ssrc: 7, wallClockMs: now, rtpTimestamp: 90_000, packetCount: 3, octetCount: 4 }),
+    );
     assert.equal(sr!.ssrc, 7);
     assert.ok(Math.abs(sr!.wallClockMs - now) < 1);
     assert.equal(sr!.rtpTimestamp, 90_000);

@@ -128,7 +128,12 @@ abstract class Depacketizer {
   private finish(): void {
     this.abandonFragment();
     if (this.timestamp !== undefined && this.nalus.length > 0) {
-      this.emit({ nalus: this.nalus, rtpTimestamp: this.timestamp, corrupt: this.corrupt, bytes: this.bytes });
+      this.emit({
+        nalus: this.nalus,
+        rtpTimestamp: this.timestamp,
+        corrupt: this.corrupt,
+        bytes: this.bytes,
+      });
     }
     this.nalus = [];
     this.bytes = 0;

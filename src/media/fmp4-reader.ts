@@ -1,7 +1,7 @@
 import { MediaErrorCode, limitExceeded, mediaError } from './errors.js';
 import { parseAvcC } from './h264.js';
 import { parseHvcC } from './h265.js';
-import type { ParameterSets, VideoCodec } from './video.js';
+import type { ParameterSets } from './video.js';
 
 export interface Fmp4ReaderLimits {
   /** Nesting depth of boxes. */
@@ -26,7 +26,7 @@ export interface Fmp4Track {
   timescale: number;
   handler: string;
   /** `h264`/`h265` for video tracks we can describe; otherwise the sample entry's four-character code. */
-  codec: VideoCodec | string;
+  codec: string;
   width: number;
   height: number;
   /** From avcC/hvcC. */
@@ -127,7 +127,8 @@ export class Fmp4File {
       } else if (b.type === 'mdat' && lastMoof !== undefined) {
         for (const f of lastMoof.fragments) {
           for (const s of f.samples) {
-            if (s.offset < b.body || s.offset + s.size > b.end) throw invalid('a sample lies outside its mdat');
+            if (s.offset < b.body || s.offset + s.size > b.end)
+              throw invalid('a sample lies outside its mdat');
           }
           f.size = b.end - f.offset;
           if (file.fragments.length >= limits.maxFragments) {
@@ -172,7 +173,10 @@ export class Fmp4File {
   }
 
   /** The last key frame at or before `time` (where playback of that instant must start decoding). */
-  keyFrameAtOrBefore(time: number, trackId = this.video?.trackId): { fragment: number; time: number } | undefined {
+  keyFrameAtOrBefore(
+    time: number,
+    trackId = this.video?.trackId,
+  ): { fragment: number; time: number } | undefined {
     let found: { fragment: number; time: number } | undefined;
     for (let i = 0; i < this.fragments.length; i++) {
       const f = this.fragments[i]!;
@@ -202,14 +206,19 @@ export class Fmp4File {
     const trex = new Map<number, [number, number, number]>();
     for (const b of boxes(this.data, moov.body, moov.end)) {
       if (b.type === 'trak') {
-        if (this.tracks.length >= limits.maxTracks) throw limitExceeded('maxTracks', this.tracks.length + 1, limits.maxTracks);
+        if (this.tracks.length >= limits.maxTracks)
+          throw limitExceeded('maxTracks', this.tracks.length + 1, limits.maxTracks);
         this.tracks.push(this.readTrak(b));
       } else if (b.type === 'mvex') {
         for (const x of boxes(this.data, b.body, b.end)) {
           if (x.type !== 'trex') continue;
           need(x, 24);
           const d = this.data;
-          trex.set(d.readUInt32BE(x.body + 4), [d.readUInt32BE(x.body + 12), d.readUInt32BE(x.body + 16), d.readUInt32BE(x.body + 20)]);
+          trex.set(d.readUInt32BE(x.body + 4), [
+            d.readUInt32BE(x.body + 12),
+            d.readUInt32BE(x.body + 16),
+            d.readUInt32BE(x.body + 20),
+          ]);
         }
       }
     }
@@ -335,7 +344,8 @@ export class Fmp4File {
         if (!(f & 0x1) && !(f & 0x20000)) base = moof.start;
       } else if (b.type === 'tfdt') {
         need(b, 8);
-        decodeTime = d[b.body] === 1 ? (need(b, 12), Number(d.readBigUInt64BE(b.body + 4))) : d.readUInt32BE(b.body + 4);
+        decodeTime =
+          d[b.body] === 1 ? (need(b, 12), Number(d.readBigUInt64BE(b.body + 4))) : d.readUInt32BE(b.body + 4);
       } else if (b.type === 'trun') {
         if (track === undefined) throw invalid('trun before tfhd');
         need(b, 8);

@@ -31,7 +31,12 @@ export class Fmp4Writer {
   initSegment(): Buffer {
     const v = this.video;
     const brand = v.codec === 'h264' ? 'avc1' : 'hvc1';
-    const ftyp = box('ftyp', Buffer.from('iso6', 'latin1'), u32s(0x200), Buffer.from(`iso6isomiso5mp41${brand}`, 'latin1'));
+    const ftyp = box(
+      'ftyp',
+      Buffer.from('iso6', 'latin1'),
+      u32s(0x200),
+      Buffer.from(`iso6isomiso5mp41${brand}`, 'latin1'),
+    );
     const mvhd = fullBox(
       'mvhd',
       0,
@@ -55,7 +60,15 @@ export class Fmp4Writer {
       u32s(v.width * 0x10000, v.height * 0x10000),
     );
     const mdhd = fullBox('mdhd', 0, 0, u32s(0, 0, VIDEO_TIMESCALE, 0), u16s(0x55c4, 0)); // language "und"
-    const hdlr = fullBox('hdlr', 0, 0, u32s(0), Buffer.from('vide', 'latin1'), u32s(0, 0, 0), Buffer.from('Palisade video\0', 'latin1'));
+    const hdlr = fullBox(
+      'hdlr',
+      0,
+      0,
+      u32s(0),
+      Buffer.from('vide', 'latin1'),
+      u32s(0, 0, 0),
+      Buffer.from('Palisade video\0', 'latin1'),
+    );
     const dinf = box('dinf', fullBox('dref', 0, 0, u32s(1), fullBox('url ', 0, 1)));
     const config =
       v.codec === 'h264' ? box('avcC', buildAvcC(v.parameterSets)) : box('hvcC', buildHvcC(v.parameterSets));
@@ -87,7 +100,8 @@ export class Fmp4Writer {
 
   /** One movie fragment (moof + mdat). `baseDecodeTime` is in the 90 kHz timescale. */
   fragment(samples: readonly Fmp4Sample[], baseDecodeTime: number): Buffer {
-    if (samples.length === 0) throw mediaError(MediaErrorCode.FMP4_WRITE_FAILED, 'a fragment needs at least one sample');
+    if (samples.length === 0)
+      throw mediaError(MediaErrorCode.FMP4_WRITE_FAILED, 'a fragment needs at least one sample');
     const mfhd = fullBox('mfhd', 0, 0, u32s(++this.sequence));
     const tfhd = fullBox('tfhd', 0, 0x020000, u32s(TRACK_ID)); // default-base-is-moof
     const tfdt = fullBox('tfdt', 1, 0, u64(baseDecodeTime));
@@ -173,7 +187,7 @@ export class Fmp4Fragmenter {
     const part =
       this.options.partDurationMs !== undefined &&
       this.pending.length > 0 &&
-      ((au.timestamp - this.pending[0]!.timestamp) / 90) >= this.options.partDurationMs;
+      (au.timestamp - this.pending[0]!.timestamp) / 90 >= this.options.partDurationMs;
     if (this.pending.length > 0 && (au.key || newVideo || part)) out.push(this.cut(au.timestamp));
     if (newVideo) {
       if (!au.key) return out; // a new init segment must start at a key frame
@@ -215,4 +229,3 @@ export class Fmp4Fragmenter {
     };
   }
 }
-

@@ -52,8 +52,16 @@ function fixtureSeeds(filter: (name: string) => boolean): Buffer[] {
 function mutated(corpus: Buffer[]): fc.Arbitrary<Buffer> {
   const op = fc.oneof(
     fc.record({ kind: fc.constant('flip' as const), at: fc.nat(), bit: fc.nat(7) }),
-    fc.record({ kind: fc.constant('set' as const), at: fc.nat(), value: fc.constantFrom(0, 1, 0x7f, 0x80, 0xff, 0x24, 0x0d, 0x0a, 0x3a, 0x3b, 0x2c) }),
-    fc.record({ kind: fc.constant('insert' as const), at: fc.nat(), bytes: fc.uint8Array({ maxLength: 64 }) }),
+    fc.record({
+      kind: fc.constant('set' as const),
+      at: fc.nat(),
+      value: fc.constantFrom(0, 1, 0x7f, 0x80, 0xff, 0x24, 0x0d, 0x0a, 0x3a, 0x3b, 0x2c),
+    }),
+    fc.record({
+      kind: fc.constant('insert' as const),
+      at: fc.nat(),
+      bytes: fc.uint8Array({ maxLength: 64 }),
+    }),
     fc.record({ kind: fc.constant('delete' as const), at: fc.nat(), length: fc.nat(256) }),
     fc.record({ kind: fc.constant('duplicate' as const), at: fc.nat(), length: fc.nat(512) }),
     fc.record({ kind: fc.constant('truncate' as const), at: fc.nat() }),
@@ -64,7 +72,8 @@ function mutated(corpus: Buffer[]): fc.Arbitrary<Buffer> {
       const at = b.length === 0 ? 0 : o.at % b.length;
       if (o.kind === 'flip' && b.length > 0) b[at] = b[at]! ^ (1 << o.bit);
       else if (o.kind === 'set' && b.length > 0) b[at] = o.value;
-      else if (o.kind === 'insert') b = Buffer.concat([b.subarray(0, at), Buffer.from(o.bytes), b.subarray(at)]);
+      else if (o.kind === 'insert')
+        b = Buffer.concat([b.subarray(0, at), Buffer.from(o.bytes), b.subarray(at)]);
       else if (o.kind === 'delete') b = Buffer.concat([b.subarray(0, at), b.subarray(at + o.length)]);
       else if (o.kind === 'duplicate') b = Buffer.concat([b.subarray(0, at + o.length), b.subarray(at)]);
       else if (o.kind === 'truncate') b = b.subarray(0, at);
@@ -104,34 +113,42 @@ const SMALL: MediaLimits = {
 
 describe(`media fuzzing (${RUNS} inputs per target)`, () => {
   it('RTSP responses and interleaved framing, fed in random chunks: typed errors only, bounded buffer', () => {
-    const corpus = [...seeds('rtsp'), ...seeds('interleaved'), ...fixtureSeeds((f) => !f.endsWith('_sdp.txt'))];
+    const corpus = [
+      ...seeds('rtsp'),
+      ...seeds('interleaved'),
+      ...fixtureSeeds((f) => !f.endsWith('_sdp.txt')),
+    ];
     fc.assert(
-      fc.property(inputs(corpus), fc.array(fc.integer({ min: 1, max: 700 }), { maxLength: 20 }), (input, cuts) => {
-        survive(() => {
-          const reader = new RtspReader(SMALL);
-          let o = 0;
-          for (const n of [...cuts, input.length]) {
-            reader.push(input.subarray(o, o + n), (item) => {
-              if (item.kind === 'interleaved') assert.ok(item.payload.length <= SMALL.maxInterleavedBytes);
-              else {
-                assert.ok(item.body.length <= SMALL.maxBodyBytes);
-                // What the client does with each header of a response.
-                for (const [name, value] of item.headers.entries) {
-                  const n = name.toLowerCase();
-                  if (n === 'transport') survive(() => parseTransport(value));
-                  if (n === 'session') survive(() => parseSession(value));
-                  if (n === 'rtp-info') parseRtpInfo(value);
-                  if (n === 'www-authenticate') parseChallenges([value]);
+      fc.property(
+        inputs(corpus),
+        fc.array(fc.integer({ min: 1, max: 700 }), { maxLength: 20 }),
+        (input, cuts) => {
+          survive(() => {
+            const reader = new RtspReader(SMALL);
+            let o = 0;
+            for (const n of [...cuts, input.length]) {
+              reader.push(input.subarray(o, o + n), (item) => {
+                if (item.kind === 'interleaved') assert.ok(item.payload.length <= SMALL.maxInterleavedBytes);
+                else {
+                  assert.ok(item.body.length <= SMALL.maxBodyBytes);
+                  // What the client does with each header of a response.
+                  for (const [name, value] of item.headers.entries) {
+                    const n = name.toLowerCase();
+                    if (n === 'transport') survive(() => parseTransport(value));
+                    if (n === 'session') survive(() => parseSession(value));
+                    if (n === 'rtp-info') parseRtpInfo(value);
+                    if (n === 'www-authenticate') parseChallenges([value]);
+                  }
                 }
-              }
-            });
-            // Never more than one unfinished message or frame is held.
-            assert.ok(reader.bufferedBytes <= SMALL.maxHeaderBytes + SMALL.maxBodyBytes + 4 + 700 + 64 * 8);
-            o += n;
-            if (o >= input.length) break;
-          }
-        });
-      }),
+              });
+              // Never more than one unfinished message or frame is held.
+              assert.ok(reader.bufferedBytes <= SMALL.maxHeaderBytes + SMALL.maxBodyBytes + 4 + 700 + 64 * 8);
+              o += n;
+              if (o >= input.length) break;
+            }
+          });
+        },
+      ),
       { numRuns: RUNS, seed: Number(process.env.FUZZ_SEED ?? Date.now() % 2 ** 31) },
     );
   });
@@ -144,7 +161,7 @@ describe(`media fuzzing (${RUNS} inputs per target)`, () => {
           const sdp = parseSdp(input, SMALL);
           assert.ok(sdp.media.length <= SMALL.maxSdpMedia);
           const track = findVideoTrack(sdp, SMALL);
-          assert.ok(track.codec === 'h264' || track.codec === 'h265');
+          assert.ok(['h264', 'h265'].includes(track.codec));
           assert.ok(track.parameterSets.sps.length <= SMALL.maxParameterSets);
           const tracker = new ParameterSetTracker(track.codec, SMALL, track.parameterSets);
           tracker.current();
@@ -188,7 +205,17 @@ describe(`media fuzzing (${RUNS} inputs per target)`, () => {
               const payload = input.subarray(o + 3, o + 3 + len);
               o += 3 + len;
               if (flags & 2) ts += 3600;
-              d.push({ payloadType: 96, marker: (flags & 1) === 1, sequence: seq++, timestamp: ts, ssrc: 1, payload }, (flags & 4) !== 0);
+              d.push(
+                {
+                  payloadType: 96,
+                  marker: (flags & 1) === 1,
+                  sequence: seq++,
+                  timestamp: ts,
+                  ssrc: 1,
+                  payload,
+                },
+                (flags & 4) !== 0,
+              );
             }
             d.flush();
           });
@@ -206,7 +233,8 @@ describe(`media fuzzing (${RUNS} inputs per target)`, () => {
           for (const f of file.fragments) {
             for (const s of f.samples) {
               assert.ok(s.offset + s.size <= input.length);
-              if (file.video?.codec === 'h264' || file.video?.codec === 'h265') survive(() => file.sampleNalUnits(s));
+              if (file.video?.codec === 'h264' || file.video?.codec === 'h265')
+                survive(() => file.sampleNalUnits(s));
             }
           }
           file.keyFrameAtOrBefore(90_000);

@@ -160,9 +160,7 @@ export function buildAvcC(sets: ParameterSets): Buffer {
     throw mediaError(MediaErrorCode.FMP4_WRITE_FAILED, 'H.264 needs an SPS and a PPS');
   }
   const parsed = parseH264Sps(sps);
-  const parts: Buffer[] = [
-    Buffer.from([1, sps[1]!, sps[2]!, sps[3]!, 0xff, 0xe0 | sets.sps.length]),
-  ];
+  const parts: Buffer[] = [Buffer.from([1, sps[1]!, sps[2]!, sps[3]!, 0xff, 0xe0 | sets.sps.length])];
   for (const s of sets.sps) parts.push(u16(s.length), s);
   parts.push(Buffer.from([sets.pps.length]));
   for (const p of sets.pps) parts.push(u16(p.length), p);

@@ -57,9 +57,30 @@ export {
   type SenderReport,
   type SequencedPacket,
 } from './rtp.js';
-export { H264Depacketizer, H265Depacketizer, createDepacketizer, type VideoDepacketizer } from './depacketizer.js';
-export { H264Nal, buildAvcC, h264NalType, packetizeH264, parseAvcC, parseH264Sps, type H264Sps } from './h264.js';
-export { H265Nal, buildHvcC, h265NalType, packetizeH265, parseH265Sps, parseHvcC, type H265Sps } from './h265.js';
+export {
+  H264Depacketizer,
+  H265Depacketizer,
+  createDepacketizer,
+  type VideoDepacketizer,
+} from './depacketizer.js';
+export {
+  H264Nal,
+  buildAvcC,
+  h264NalType,
+  packetizeH264,
+  parseAvcC,
+  parseH264Sps,
+  type H264Sps,
+} from './h264.js';
+export {
+  H265Nal,
+  buildHvcC,
+  h265NalType,
+  packetizeH265,
+  parseH265Sps,
+  parseHvcC,
+  type H265Sps,
+} from './h265.js';
 export { ParameterSetTracker, describeVideo } from './video-track.js';
 export {
   Fmp4Fragmenter,

@@ -15,7 +15,6 @@ export function fullBox(type: string, version: number, flags: number, ...payload
   return box(type, vf, ...payload);
 }
 
-
 export function u16s(...values: number[]): Buffer {
   const b = Buffer.allocUnsafe(values.length * 2);
   values.forEach((v, i) => b.writeUInt16BE(v & 0xffff, i * 2));

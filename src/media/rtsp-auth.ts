@@ -28,7 +28,10 @@ export function parseChallenges(values: readonly string[]): AuthChallenge[] {
         nonce: params.get('nonce'),
         opaque: params.get('opaque'),
         algorithm: (params.get('algorithm') ?? 'MD5').toUpperCase(),
-        qop: (params.get('qop') ?? '').split(',').map((q) => q.trim().toLowerCase()).filter(Boolean),
+        qop: (params.get('qop') ?? '')
+          .split(',')
+          .map((q) => q.trim().toLowerCase())
+          .filter(Boolean),
         stale: (params.get('stale') ?? '').toLowerCase() === 'true',
       });
     }
@@ -50,7 +53,9 @@ export function parseAuthParams(text: string): Map<string, string> {
 const DIGEST_HASH: Record<string, string> = { MD5: 'md5', 'SHA-256': 'sha256' };
 
 function h(algorithm: string, text: string): string {
-  return createHash(DIGEST_HASH[algorithm] ?? 'md5').update(text, 'utf8').digest('hex');
+  return createHash(DIGEST_HASH[algorithm] ?? 'md5')
+    .update(text, 'utf8')
+    .digest('hex');
 }
 
 function quote(s: string): string {
@@ -156,7 +161,8 @@ export class DigestVerifier {
     const nonce = this.nonce(Date.now());
     const extra = stale ? ', stale=true' : '';
     return ['SHA-256', 'MD5'].map(
-      (alg) => `Digest realm=${quote(this.realm)}, nonce=${quote(nonce)}, algorithm=${alg}, qop="auth"${extra}`,
+      (alg) =>
+        `Digest realm=${quote(this.realm)}, nonce=${quote(nonce)}, algorithm=${alg}, qop="auth"${extra}`,
     );
   }
 

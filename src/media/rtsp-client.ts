@@ -55,7 +55,8 @@ export interface RtspSessionOptions {
   userAgent?: string;
 }
 
-export type RtspSessionState = 'idle' | 'connecting' | 'describing' | 'setting-up' | 'playing' | 'closing' | 'closed';
+export type RtspSessionState =
+  'idle' | 'connecting' | 'describing' | 'setting-up' | 'playing' | 'closing' | 'closed';
 
 /** What the camera agreed to, once PLAY succeeded. */
 export interface RtspSessionInfo {
@@ -197,7 +198,9 @@ export class RtspSession extends EventEmitter implements AsyncIterable<AccessUni
           continue;
         }
         if (options.status === 200) {
-          this.publicMethods = (options.headers.get('public') ?? '').split(',').map((m) => m.trim().toUpperCase());
+          this.publicMethods = (options.headers.get('public') ?? '')
+            .split(',')
+            .map((m) => m.trim().toUpperCase());
         }
         const describe = await this.request('DESCRIBE', this.requestBase, [['Accept', 'application/sdp']], {
           acceptAny: true,
@@ -219,7 +222,8 @@ export class RtspSession extends EventEmitter implements AsyncIterable<AccessUni
   private async setupAndPlay(describe: RtspResponse): Promise<RtspSessionInfo> {
     const description = parseSdp(describe.body, this.limits);
     const track = findVideoTrack(description, this.limits);
-    let base = describe.headers.get('content-base') ?? describe.headers.get('content-location') ?? this.requestBase;
+    let base =
+      describe.headers.get('content-base') ?? describe.headers.get('content-location') ?? this.requestBase;
     if (!/^rtsps?:\/\//i.test(base)) base = this.requestBase; // a Content-Base without scheme is unusable
     const control = resolveControl(base, track.media.control);
     const aggregate = description.control === undefined ? base : resolveControl(base, description.control);
@@ -236,7 +240,8 @@ export class RtspSession extends EventEmitter implements AsyncIterable<AccessUni
     this.sequencer = new RtpSequencer(this.transport === 'udp' ? this.limits.maxReorderPackets : 0);
 
     this.setState('setting-up');
-    const transportHeader = this.transport === 'tcp' ? 'RTP/AVP/TCP;unicast;interleaved=0-1' : await this.openUdp();
+    const transportHeader =
+      this.transport === 'tcp' ? 'RTP/AVP/TCP;unicast;interleaved=0-1' : await this.openUdp();
     const setup = await this.request('SETUP', control, [['Transport', transportHeader]], { acceptAny: true });
     if (setup.status === 461) {
       throw mediaError(
@@ -263,7 +268,10 @@ export class RtspSession extends EventEmitter implements AsyncIterable<AccessUni
         }
         if (t.interleaved !== undefined) [this.rtpChannel, this.rtcpChannel] = t.interleaved;
       } else if (t.lower === 'TCP') {
-        throw mediaError(MediaErrorCode.UNSUPPORTED_TRANSPORT, 'asked for RTP over UDP, the camera answered with TCP');
+        throw mediaError(
+          MediaErrorCode.UNSUPPORTED_TRANSPORT,
+          'asked for RTP over UDP, the camera answered with TCP',
+        );
       }
     }
 
@@ -271,7 +279,9 @@ export class RtspSession extends EventEmitter implements AsyncIterable<AccessUni
     this.expectOk('PLAY', play);
     const rtpInfoHeader = play.headers.get('rtp-info');
     const entries = rtpInfoHeader === undefined ? [] : parseRtpInfo(rtpInfoHeader);
-    const rtpInfo = entries.find((e) => e.url === control || control.endsWith(e.url)) ?? (entries.length === 1 ? entries[0] : undefined);
+    const rtpInfo =
+      entries.find((e) => e.url === control || control.endsWith(e.url)) ??
+      (entries.length === 1 ? entries[0] : undefined);
     const socket = this.socket!;
     this.info = {
       url: this.requestBase,
@@ -285,7 +295,10 @@ export class RtspSession extends EventEmitter implements AsyncIterable<AccessUni
       transport: this.transport,
       rtpInfo,
       server: describe.headers.get('server'),
-      tls: socket instanceof tls.TLSSocket ? { protocol: socket.getProtocol(), fingerprint256: this.peerFingerprint } : undefined,
+      tls:
+        socket instanceof tls.TLSSocket
+          ? { protocol: socket.getProtocol(), fingerprint256: this.peerFingerprint }
+          : undefined,
     };
     this.lastMediaAt = Date.now();
     this.setState('playing');
@@ -304,7 +317,10 @@ export class RtspSession extends EventEmitter implements AsyncIterable<AccessUni
     if (wasPlaying && this.socket !== undefined && this.sessionId !== undefined) {
       if (this.paused) this.socket.resume();
       try {
-        await this.request('TEARDOWN', this.info?.url ?? this.requestBase, [], { acceptAny: true, timeoutMs: 2000 });
+        await this.request('TEARDOWN', this.info?.url ?? this.requestBase, [], {
+          acceptAny: true,
+          timeoutMs: 2000,
+        });
       } catch {
         // The camera may already be gone; closing goes on.
       }
@@ -348,7 +364,12 @@ export class RtspSession extends EventEmitter implements AsyncIterable<AccessUni
       let s: net.Socket;
       const timer = setTimeout(() => {
         s.destroy();
-        reject(mediaError(MediaErrorCode.CONNECT_FAILED, `no connection to ${host}:${port} within ${timeoutMs} ms`));
+        reject(
+          mediaError(
+            MediaErrorCode.CONNECT_FAILED,
+            `no connection to ${host}:${port} within ${timeoutMs} ms`,
+          ),
+        );
       }, timeoutMs);
       const onError = (err: NodeJS.ErrnoException) => {
         clearTimeout(timer);
@@ -359,7 +380,7 @@ export class RtspSession extends EventEmitter implements AsyncIterable<AccessUni
         const t = this.options.tls ?? {};
         const pin = t.fingerprint256 === undefined ? undefined : normalizeFingerprint(t.fingerprint256);
         const servername = t.servername ?? (net.isIP(host) === 0 ? host : undefined);
-        s = tls.connect({
+        const secureSocket = tls.connect({
           host,
           port,
           ...(servername === undefined ? {} : { servername }),
@@ -367,12 +388,16 @@ export class RtspSession extends EventEmitter implements AsyncIterable<AccessUni
           minVersion: t.minVersion ?? 'TLSv1.3',
           rejectUnauthorized: pin === undefined,
           ...(pin === undefined && servername === undefined && t.servername === undefined
-            ? { checkServerIdentity: (_h: string, cert: tls.PeerCertificate) => tls.checkServerIdentity(host, cert) }
+            ? {
+                checkServerIdentity: (_h: string, cert: tls.PeerCertificate) =>
+                  tls.checkServerIdentity(host, cert),
+              }
             : {}),
         });
+        s = secureSocket;
         s.once('secureConnect', () => {
           clearTimeout(timer);
-          const actual = (s as tls.TLSSocket).getPeerX509Certificate()?.fingerprint256;
+          const actual = secureSocket.getPeerX509Certificate()?.fingerprint256;
           this.peerFingerprint = actual;
           if (pin !== undefined && (actual === undefined || normalizeFingerprint(actual) !== pin)) {
             s.destroy();
@@ -455,7 +480,12 @@ export class RtspSession extends EventEmitter implements AsyncIterable<AccessUni
     p.resolve(item);
   }
 
-  private send(method: string, uri: string, headers: [string, string][], timeoutMs: number | undefined): Promise<RtspResponse> {
+  private send(
+    method: string,
+    uri: string,
+    headers: [string, string][],
+    timeoutMs: number | undefined,
+  ): Promise<RtspResponse> {
     const socket = this.socket;
     if (socket === undefined) {
       return Promise.reject(mediaError(MediaErrorCode.CONNECTION_LOST, 'not connected'));
@@ -496,9 +526,13 @@ export class RtspSession extends EventEmitter implements AsyncIterable<AccessUni
       const response = await this.send(method, uri, headers, timeoutMs);
       if (response.status !== 401) return response;
       if (this.auth.isAnonymous) {
-        throw mediaError(MediaErrorCode.AUTH_FAILED, 'the camera requires credentials and none were configured', {
-          method,
-        });
+        throw mediaError(
+          MediaErrorCode.AUTH_FAILED,
+          'the camera requires credentials and none were configured',
+          {
+            method,
+          },
+        );
       }
       const challenges = parseChallenges(response.headers.all('www-authenticate'));
       const hadCredentials = this.auth.active;
@@ -518,10 +552,14 @@ export class RtspSession extends EventEmitter implements AsyncIterable<AccessUni
   private expectOk(method: string, response: RtspResponse): void {
     if (response.status >= 200 && response.status < 300) return;
     if (response.status === 404) {
-      throw mediaError(MediaErrorCode.NOT_FOUND, `the camera has no stream at this path (404 on ${method}): check the URL`, {
-        status: 404,
-        method,
-      });
+      throw mediaError(
+        MediaErrorCode.NOT_FOUND,
+        `the camera has no stream at this path (404 on ${method}): check the URL`,
+        {
+          status: 404,
+          method,
+        },
+      );
     }
     throw mediaError(
       MediaErrorCode.REQUEST_FAILED,
@@ -536,7 +574,10 @@ export class RtspSession extends EventEmitter implements AsyncIterable<AccessUni
       throw mediaError(MediaErrorCode.REDIRECT_FAILED, `more than ${this.limits.maxRedirects} redirects`);
     }
     if (location === undefined || !/^rtsps?:\/\//i.test(location)) {
-      throw mediaError(MediaErrorCode.REDIRECT_FAILED, `redirect to an unusable location: ${location ?? '(none)'}`);
+      throw mediaError(
+        MediaErrorCode.REDIRECT_FAILED,
+        `redirect to an unusable location: ${location ?? '(none)'}`,
+      );
     }
     const next = parseRtspUrl(location);
     if (this.url.protocol === 'rtsps:' && next.url.protocol !== 'rtsps:') {
@@ -596,26 +637,30 @@ export class RtspSession extends EventEmitter implements AsyncIterable<AccessUni
         // Any answer (even 405) proves the session is alive; a missing one is caught by the stall timer.
         this.send(method, this.info?.url ?? this.requestBase, [], undefined).catch(() => undefined);
         // Forget unanswered keep-alives so a camera that never answers cannot grow the pending table.
-        for (const [k, p] of this.pending) if (p.timer === undefined && k < this.cseq - 4) this.pending.delete(k);
+        for (const [k, p] of this.pending)
+          if (p.timer === undefined && k < this.cseq - 4) this.pending.delete(k);
       }, keepAliveMs),
     );
     const stallMs = this.options.stallTimeoutMs ?? 10_000;
     this.timers.push(
-      setInterval(() => {
-        if (this.state !== 'playing' || this.paused) return;
-        // Stalled means no decodable frame, not no bytes: a camera that floods garbage or sends a
-        // codec other than the one it announced is as useless as a silent one.
-        const idle = Date.now() - this.lastMediaAt;
-        if (idle > stallMs) {
-          this.fail(
-            mediaError(
-              MediaErrorCode.STALLED,
-              `no decodable video from the camera for ${(idle / 1000).toFixed(1)} s (${this.stats.rtpPackets} RTP packets received in total)`,
-              { rtpPackets: this.stats.rtpPackets, corruptAccessUnits: this.stats.corruptAccessUnits },
-            ),
-          );
-        }
-      }, Math.min(1000, stallMs / 2)),
+      setInterval(
+        () => {
+          if (this.state !== 'playing' || this.paused) return;
+          // Stalled means no decodable frame, not no bytes: a camera that floods garbage or sends a
+          // codec other than the one it announced is as useless as a silent one.
+          const idle = Date.now() - this.lastMediaAt;
+          if (idle > stallMs) {
+            this.fail(
+              mediaError(
+                MediaErrorCode.STALLED,
+                `no decodable video from the camera for ${(idle / 1000).toFixed(1)} s (${this.stats.rtpPackets} RTP packets received in total)`,
+                { rtpPackets: this.stats.rtpPackets, corruptAccessUnits: this.stats.corruptAccessUnits },
+              ),
+            );
+          }
+        },
+        Math.min(1000, stallMs / 2),
+      ),
     );
     for (const t of this.timers) t.unref();
   }
@@ -707,7 +752,9 @@ export class RtspSession extends EventEmitter implements AsyncIterable<AccessUni
       timestamp,
       rtpTimestamp: raw.rtpTimestamp,
       wallClock:
-        this.clock === undefined ? undefined : this.clock.wallClockMs + ((timestamp - this.clock.extended) / 90_000) * 1000,
+        this.clock === undefined
+          ? undefined
+          : this.clock.wallClockMs + ((timestamp - this.clock.extended) / 90_000) * 1000,
       discontinuity: this.discontinuity,
       video: info,
       videoChanged,
@@ -789,10 +836,17 @@ function normalizeFingerprint(f: string): string {
 
 const TLS_CODES = /^(ERR_TLS|ERR_SSL|CERT_|DEPTH_ZERO|UNABLE_TO|SELF_SIGNED|HOSTNAME_MISMATCH)/;
 
-function connectError(err: NodeJS.ErrnoException, host: string, port: number, secure: boolean): PalisadeError {
+function connectError(
+  err: NodeJS.ErrnoException,
+  host: string,
+  port: number,
+  secure: boolean,
+): PalisadeError {
   const code = err.code ?? '';
   if (secure && (TLS_CODES.test(code) || /SSL|TLS|certificate/i.test(err.message))) {
-    return mediaError(MediaErrorCode.TLS_FAILED, `TLS with ${host}:${port} failed: ${err.message}`, { cause: code });
+    return mediaError(MediaErrorCode.TLS_FAILED, `TLS with ${host}:${port} failed: ${err.message}`, {
+      cause: code,
+    });
   }
   return mediaError(MediaErrorCode.CONNECT_FAILED, `cannot connect to ${host}:${port}: ${err.message}`, {
     cause: code,
@@ -800,7 +854,12 @@ function connectError(err: NodeJS.ErrnoException, host: string, port: number, se
 }
 
 /** Splits credentials out of an RTSP URL; the request URL never carries them. */
-export function parseRtspUrl(input: string): { url: URL; requestUrl: string; username: string; password: string } {
+export function parseRtspUrl(input: string): {
+  url: URL;
+  requestUrl: string;
+  username: string;
+  password: string;
+} {
   const m = /^(rtsps?):\/\/(?:([^@/?#]*)@)?([^/?#]+)(.*)$/i.exec(input.trim());
   if (!m) throw mediaError(MediaErrorCode.BAD_URL, `not an rtsp:// or rtsps:// URL: ${redact(input)}`);
   const scheme = m[1]!.toLowerCase();

@@ -151,7 +151,8 @@ function malformed(what: string) {
 function formatHead(first: string, headers: [string, string][], body: Buffer | undefined): Buffer {
   let head = `${first}\r\n`;
   for (const [name, value] of headers) {
-    if (/[\r\n]/.test(name) || /[\r\n]/.test(value)) throw new TypeError(`header ${name} contains a line break`);
+    if (/[\r\n]/.test(name) || /[\r\n]/.test(value))
+      throw new TypeError(`header ${name} contains a line break`);
     head += `${name}: ${value}\r\n`;
   }
   if (body !== undefined && body.length > 0) head += `Content-Length: ${body.length}\r\n`;
@@ -160,11 +161,21 @@ function formatHead(first: string, headers: [string, string][], body: Buffer | u
   return body === undefined || body.length === 0 ? headBuf : Buffer.concat([headBuf, body]);
 }
 
-export function formatRequest(method: string, uri: string, headers: [string, string][], body?: Buffer): Buffer {
+export function formatRequest(
+  method: string,
+  uri: string,
+  headers: [string, string][],
+  body?: Buffer,
+): Buffer {
   return formatHead(`${method} ${uri} RTSP/1.0`, headers, body);
 }
 
-export function formatResponse(status: number, reason: string, headers: [string, string][], body?: Buffer): Buffer {
+export function formatResponse(
+  status: number,
+  reason: string,
+  headers: [string, string][],
+  body?: Buffer,
+): Buffer {
   return formatHead(`RTSP/1.0 ${status} ${reason}`, headers, body);
 }
 
@@ -205,7 +216,10 @@ export function parseTransport(value: string): TransportSpec {
     const eq = param.indexOf('=');
     if (eq < 0) continue;
     const name = param.slice(0, eq).trim().toLowerCase();
-    const v = param.slice(eq + 1).trim().replace(/^"(.*)"$/, '$1');
+    const v = param
+      .slice(eq + 1)
+      .trim()
+      .replace(/^"(.*)"$/, '$1');
     if (name === 'interleaved') t.interleaved = range(v, 255);
     else if (name === 'client_port') t.clientPort = range(v, 65535);
     else if (name === 'server_port') t.serverPort = range(v, 65535);
@@ -227,7 +241,8 @@ function range(v: string, max: number): [number, number] | undefined {
 /** Session header (RFC 2326 12.37): the id, and the timeout in seconds (60 when absent). */
 export function parseSession(value: string): { id: string; timeoutSeconds: number } {
   const [id = '', ...params] = value.split(';').map((p) => p.trim());
-  if (id === '' || id.length > 256 || /\s/.test(id)) throw malformed(`Session ${JSON.stringify(value.slice(0, 60))}`);
+  if (id === '' || id.length > 256 || /\s/.test(id))
+    throw malformed(`Session ${JSON.stringify(value.slice(0, 60))}`);
   let timeoutSeconds = 60;
   for (const p of params) {
     const m = /^timeout\s*=\s*(\d{1,6})$/i.exec(p);
@@ -254,7 +269,8 @@ export function parseRtpInfo(value: string): RtpInfoEntry[] {
       const v = param.slice(eq + 1).trim();
       if (name === 'url') info.url = v;
       else if (name === 'seq' && /^\d{1,5}$/.test(v) && Number(v) <= 0xffff) info.seq = Number(v);
-      else if (name === 'rtptime' && /^\d{1,10}$/.test(v) && Number(v) <= 0xffffffff) info.rtptime = Number(v);
+      else if (name === 'rtptime' && /^\d{1,10}$/.test(v) && Number(v) <= 0xffffffff)
+        info.rtptime = Number(v);
     }
     if (info.url !== '') out.push(info);
   }

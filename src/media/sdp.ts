@@ -177,7 +177,11 @@ export function findVideoTrack(sdp: SessionDescription, limits: MediaLimits = DE
   );
 }
 
-function spropParameterSets(codec: VideoCodec, fmtp: Map<string, string>, limits: MediaLimits): ParameterSets {
+function spropParameterSets(
+  codec: VideoCodec,
+  fmtp: Map<string, string>,
+  limits: MediaLimits,
+): ParameterSets {
   const decode = (value: string | undefined): Buffer[] => {
     if (value === undefined) return [];
     const out: Buffer[] = [];
@@ -190,7 +194,11 @@ function spropParameterSets(codec: VideoCodec, fmtp: Map<string, string>, limits
     return out;
   };
   if (codec === 'h265') {
-    return { vps: decode(fmtp.get('sprop-vps')), sps: decode(fmtp.get('sprop-sps')), pps: decode(fmtp.get('sprop-pps')) };
+    return {
+      vps: decode(fmtp.get('sprop-vps')),
+      sps: decode(fmtp.get('sprop-sps')),
+      pps: decode(fmtp.get('sprop-pps')),
+    };
   }
   const sps: Buffer[] = [];
   const pps: Buffer[] = [];
@@ -206,7 +214,12 @@ function spropParameterSets(codec: VideoCodec, fmtp: Map<string, string>, limits
 function stripStartCodes(nal: Buffer): Buffer {
   let start = 0;
   let end = nal.length;
-  while (start + 3 <= end && nal[start] === 0 && nal[start + 1] === 0 && (nal[start + 2] === 1 || (nal[start + 2] === 0 && nal[start + 3] === 1))) {
+  while (
+    start + 3 <= end &&
+    nal[start] === 0 &&
+    nal[start + 1] === 0 &&
+    (nal[start + 2] === 1 || (nal[start + 2] === 0 && nal[start + 3] === 1))
+  ) {
     start += nal[start + 2] === 1 ? 3 : 4;
   }
   while (end - start >= 3 && nal[end - 1] === 1 && nal[end - 2] === 0 && nal[end - 3] === 0) {

@@ -56,7 +56,11 @@ export class ParameterSetTracker {
     initial?: ParameterSets,
   ) {
     if (initial !== undefined) {
-      this.sets = { vps: initial.vps.slice(0, 1), sps: initial.sps.slice(0, 1), pps: initial.pps.slice(0, 1) };
+      this.sets = {
+        vps: initial.vps.slice(0, 1),
+        sps: initial.sps.slice(0, 1),
+        pps: initial.pps.slice(0, 1),
+      };
       this.dirty = true;
     }
   }
@@ -103,11 +107,17 @@ export class ParameterSetTracker {
   current(): { info: VideoInfo | undefined; changed: boolean } {
     if (!this.dirty) return { info: this.info, changed: false };
     const complete =
-      this.sets.sps.length > 0 && this.sets.pps.length > 0 && (this.codec === 'h264' || this.sets.vps.length > 0);
+      this.sets.sps.length > 0 &&
+      this.sets.pps.length > 0 &&
+      (this.codec === 'h264' || this.sets.vps.length > 0);
     if (!complete) return { info: undefined, changed: false };
     this.dirty = false;
     const previous = this.info;
-    this.info = describeVideo(this.codec, { vps: [...this.sets.vps], sps: [...this.sets.sps], pps: [...this.sets.pps] });
+    this.info = describeVideo(this.codec, {
+      vps: [...this.sets.vps],
+      sps: [...this.sets.sps],
+      pps: [...this.sets.pps],
+    });
     const changed =
       previous === undefined ||
       !sameBuffers(previous.parameterSets.sps, this.info.parameterSets.sps) ||

@@ -27,7 +27,10 @@ export interface CameraBehaviour {
 
 /** Closes the connection after `ms` of playing (a camera that reboots or a flaky link). */
 export function disconnectEvery(ms: number): CameraBehaviour {
-  return { name: `disconnect-every-${ms}ms`, beforeFrame: (c) => (c.playingMs >= ms ? 'disconnect' : 'send') };
+  return {
+    name: `disconnect-every-${ms}ms`,
+    beforeFrame: (c) => (c.playingMs >= ms ? 'disconnect' : 'send'),
+  };
 }
 
 /** Stops sending media after `ms` but keeps answering RTSP (a hung encoder). */
@@ -41,7 +44,10 @@ export function dropMidFrame(ms: number): CameraBehaviour {
     name: `drop-mid-frame-after-${ms}ms`,
     beforeFrame: (c) => {
       if (c.playingMs < ms || c.frame.payloads.length < 2) return 'send';
-      return { payloads: c.frame.payloads.slice(0, Math.ceil(c.frame.payloads.length / 2)), thenDisconnect: true };
+      return {
+        payloads: c.frame.payloads.slice(0, Math.ceil(c.frame.payloads.length / 2)),
+        thenDisconnect: true,
+      };
     },
   };
 }
@@ -115,7 +121,10 @@ export function lieInSdp(lie: { parameterSetsOf: Clip } | { codec: 'H264' | 'H26
       return sdp
         .replace(/sprop-parameter-sets=[^;\r\n]*/, `sprop-parameter-sets=${b64([...ps.sps, ...ps.pps])}`)
         .replace(/sprop-sps=[^;\r\n]*/, `sprop-sps=${b64(ps.sps)}`)
-        .replace(/a=x-dimensions:[^\r\n]*/, `a=x-dimensions:${lie.parameterSetsOf.video.width},${lie.parameterSetsOf.video.height}`);
+        .replace(
+          /a=x-dimensions:[^\r\n]*/,
+          `a=x-dimensions:${lie.parameterSetsOf.video.width},${lie.parameterSetsOf.video.height}`,
+        );
     },
   };
 }

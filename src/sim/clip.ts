@@ -39,14 +39,18 @@ export function clipPath(name: ClipName): string {
  * Loads a clip with Palisade's own fMP4 reader and packetizes every frame once. Key frames carry the
  * parameter sets in-band before them, as cameras do, so a client that joins late can start there.
  */
-export function loadClip(name: ClipName | string): Clip {
+export function loadClip(name: string): Clip {
   const known = (CLIP_NAMES as readonly string[]).includes(name);
   const file = known ? clipPath(name as ClipName) : name;
   const cached = cache.get(file);
   if (cached !== undefined) return cached;
   const mp4 = Fmp4File.parse(readFileSync(file));
   const track = mp4.video;
-  if (track === undefined || track.parameterSets === undefined || (track.codec !== 'h264' && track.codec !== 'h265')) {
+  if (
+    track === undefined ||
+    track.parameterSets === undefined ||
+    (track.codec !== 'h264' && track.codec !== 'h265')
+  ) {
     throw new PalisadeError('SIM_CLIP_INVALID', `${file} has no H.264 or H.265 video track`);
   }
   const video = describeVideo(track.codec, track.parameterSets);
@@ -63,7 +67,12 @@ export function loadClip(name: ClipName | string): Clip {
       const payloads = packetize(sample.key ? [...inBand, ...nalus] : nalus, MAX_RTP_PAYLOAD);
       const frameBytes = payloads.reduce((n, p) => n + p.length, 0);
       bytes += frameBytes;
-      frames.push({ pts: Math.round((sample.decodeTime + sample.compositionOffset) * scale), key: sample.key, payloads, bytes: frameBytes });
+      frames.push({
+        pts: Math.round((sample.decodeTime + sample.compositionOffset) * scale),
+        key: sample.key,
+        payloads,
+        bytes: frameBytes,
+      });
       end = Math.max(end, Math.round((sample.decodeTime + sample.duration) * scale));
     }
   }

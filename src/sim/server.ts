@@ -13,13 +13,14 @@ import {
   type RtspRequest,
 } from '../media/index.js';
 import type { CameraBehaviour } from './behaviours.js';
-import { loadClip, type Clip, type ClipName } from './clip.js';
+import { loadClip, type Clip } from './clip.js';
 import { Scheduler, StreamSender, type StreamTarget } from './stream.js';
 
 export interface SimCameraConfig {
   /** URL path, e.g. `/cam1`. */
   path: string;
-  clip: ClipName | string;
+  /** A ClipName, or the path of an fMP4 file. */
+  clip: string;
   username: string;
   password: string;
   /** Reachable only on the TLS listener. */
@@ -88,7 +89,10 @@ export class CameraSimulator {
   static async start(options: SimulatorOptions): Promise<CameraSimulator> {
     for (const c of options.cameras) {
       if (c.username === '' || c.password === '') {
-        throw new PalisadeError('SIM_CONFIG_INVALID', `camera ${c.path}: a username and a password are required`);
+        throw new PalisadeError(
+          'SIM_CONFIG_INVALID',
+          `camera ${c.path}: a username and a password are required`,
+        );
       }
     }
     const sim = new CameraSimulator(options);
@@ -123,7 +127,10 @@ export class CameraSimulator {
     const h = net.isIPv6(host) ? `[${host}]` : host;
     return this.cameras.map((c) => ({
       path: c.config.path,
-      url: c.config.tls === true ? `rtsps://${h}:${this.tlsPort}${c.config.path}` : `rtsp://${h}:${this.port}${c.config.path}`,
+      url:
+        c.config.tls === true
+          ? `rtsps://${h}:${this.tlsPort}${c.config.path}`
+          : `rtsp://${h}:${this.port}${c.config.path}`,
       clip: c.clip,
       tls: c.config.tls === true,
     }));
@@ -170,16 +177,25 @@ export class CameraSimulator {
     });
   }
 
-  private handle(socket: net.Socket, secure: boolean, req: RtspRequest, sessions: Map<string, Session>): void {
+  private handle(
+    socket: net.Socket,
+    secure: boolean,
+    req: RtspRequest,
+    sessions: Map<string, Session>,
+  ): void {
     this.stats.requests++;
     const cseq = req.headers.get('cseq')?.trim() ?? '0';
     const reply = (status: number, reason: string, headers: [string, string][] = [], body?: Buffer) => {
       if (!socket.destroyed) {
-        socket.write(formatResponse(status, reason, [['CSeq', cseq], ['Server', SERVER_NAME], ...headers], body));
+        socket.write(
+          formatResponse(status, reason, [['CSeq', cseq], ['Server', SERVER_NAME], ...headers], body),
+        );
       }
     };
     if (req.method === 'OPTIONS') {
-      reply(200, 'OK', [['Public', 'OPTIONS, DESCRIBE, SETUP, PLAY, PAUSE, TEARDOWN, GET_PARAMETER, SET_PARAMETER']]);
+      reply(200, 'OK', [
+        ['Public', 'OPTIONS, DESCRIBE, SETUP, PLAY, PAUSE, TEARDOWN, GET_PARAMETER, SET_PARAMETER'],
+      ]);
       return;
     }
     const path = requestPath(req.uri);
@@ -215,7 +231,15 @@ export class CameraSimulator {
           ...(camera.clip.video.fps === undefined ? {} : { fps: camera.clip.video.fps }),
         });
         for (const b of camera.config.behaviours ?? []) if (b.describe) sdp = b.describe(sdp);
-        reply(200, 'OK', [['Content-Base', `${base}/`], ['Content-Type', 'application/sdp']], Buffer.from(sdp));
+        reply(
+          200,
+          'OK',
+          [
+            ['Content-Base', `${base}/`],
+            ['Content-Type', 'application/sdp'],
+          ],
+          Buffer.from(sdp),
+        );
         return;
       }
       case 'SETUP': {
@@ -230,7 +254,12 @@ export class CameraSimulator {
           reply(461, 'Unsupported Transport');
           return;
         }
-        const s = session ?? { id: randomBytes(8).toString('hex'), camera, target: undefined, sender: undefined };
+        const s = session ?? {
+          id: randomBytes(8).toString('hex'),
+          camera,
+          target: undefined,
+          sender: undefined,
+        };
         let answer: string;
         if (t.lower === 'TCP') {
           const [rtp, rtcp] = t.interleaved ?? [0, 1];
@@ -256,7 +285,10 @@ export class CameraSimulator {
         }
         sessions.set(s.id, s);
         this.stats.sessions++;
-        reply(200, 'OK', [['Transport', answer], ['Session', `${s.id};timeout=${this.options.sessionTimeoutSeconds ?? 60}`]]);
+        reply(200, 'OK', [
+          ['Transport', answer],
+          ['Session', `${s.id};timeout=${this.options.sessionTimeoutSeconds ?? 60}`],
+        ]);
         return;
       }
       case 'PLAY': {
@@ -265,15 +297,22 @@ export class CameraSimulator {
           return;
         }
         if (session.sender === undefined || session.sender.stopped) {
-          session.sender = new StreamSender(camera.clip, PAYLOAD_TYPE, session.target, camera.config.behaviours ?? [], () =>
-            socket.destroy(),
+          session.sender = new StreamSender(
+            camera.clip,
+            PAYLOAD_TYPE,
+            session.target,
+            camera.config.behaviours ?? [],
+            () => socket.destroy(),
           );
         }
         const info = session.sender.rtpInfo();
         reply(200, 'OK', [
           ['Session', session.id],
           ['Range', 'npt=now-'],
-          ['RTP-Info', `url=${baseUrl(req.uri, camera.config.path)}/trackID=0;seq=${info.seq};rtptime=${info.rtptime}`],
+          [
+            'RTP-Info',
+            `url=${baseUrl(req.uri, camera.config.path)}/trackID=0;seq=${info.seq};rtptime=${info.rtptime}`,
+          ],
         ]);
         this.scheduler.add(session.sender);
         return;

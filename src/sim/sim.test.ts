@@ -55,7 +55,8 @@ describe('camera simulator', () => {
         const expected = loadClip(clips[i % 3]!).video;
         assert.equal(r.aus[0]!.video.codec, expected.codec);
         assert.equal(r.aus[0]!.video.width, expected.width);
-        for (let j = 1; j < r.aus.length; j++) assert.equal(r.aus[j]!.timestamp - r.aus[j - 1]!.timestamp, 3600);
+        for (let j = 1; j < r.aus.length; j++)
+          assert.equal(r.aus[j]!.timestamp - r.aus[j - 1]!.timestamp, 3600);
       });
     } finally {
       await sim.close();
@@ -70,10 +71,15 @@ describe('camera simulator', () => {
     const sim = await CameraSimulator.start({ cameras: [{ path: '/x', clip: 'h264-720p', ...cred }] });
     try {
       await assert.rejects(take({ url: sim.cameraList()[0]!.url }, 1), { code: 'RTSP_AUTH_FAILED' });
-      await assert.rejects(take({ url: sim.cameraList()[0]!.url, username: cred.username, password: 'x' }, 1), {
-        code: 'RTSP_AUTH_FAILED',
+      await assert.rejects(
+        take({ url: sim.cameraList()[0]!.url, username: cred.username, password: 'x' }, 1),
+        {
+          code: 'RTSP_AUTH_FAILED',
+        },
+      );
+      await assert.rejects(take({ url: `rtsp://127.0.0.1:${sim.port}/nope`, ...cred }, 1), {
+        code: 'RTSP_NOT_FOUND',
       });
-      await assert.rejects(take({ url: `rtsp://127.0.0.1:${sim.port}/nope`, ...cred }, 1), { code: 'RTSP_NOT_FOUND' });
       assert.ok(sim.stats.unauthorized >= 2);
     } finally {
       await sim.close();
@@ -84,7 +90,12 @@ describe('camera simulator', () => {
 describe('hostile camera behaviours and what the client makes of them', () => {
   let sim: CameraSimulator;
   const url = (path: string) => `rtsp://127.0.0.1:${sim.port}${path}`;
-  const cam = (path: string, clip: ClipName, behaviours: CameraBehaviour[]) => ({ path, clip, behaviours, ...cred });
+  const cam = (path: string, clip: ClipName, behaviours: CameraBehaviour[]) => ({
+    path,
+    clip,
+    behaviours,
+    ...cred,
+  });
   before(async () => {
     sim = await CameraSimulator.start({
       cameras: [
@@ -93,7 +104,9 @@ describe('hostile camera behaviours and what the client makes of them', () => {
         cam('/mid-frame', 'h264-1080p', [dropMidFrame(600)]),
         cam('/flood', 'h264-720p', [floodRtp(400)]),
         cam('/oversized', 'h265-1080p', [oversizedNal(400, 6 * 1024 * 1024)]),
-        cam('/resolution', 'h264-1080p', [changeResolution(1500, [loadClip('h264-1080p'), loadClip('h264-720p')])]),
+        cam('/resolution', 'h264-1080p', [
+          changeResolution(1500, [loadClip('h264-1080p'), loadClip('h264-720p')]),
+        ]),
         cam('/lie-params', 'h264-1080p', [lieInSdp({ parameterSetsOf: loadClip('h264-720p') })]),
         cam('/lie-codec', 'h264-720p', [lieInSdp({ codec: 'H265' })]),
       ],
@@ -151,7 +164,8 @@ describe('hostile camera behaviours and what the client makes of them', () => {
     const fragmenter = new Fmp4Fragmenter();
     const inits = r.aus.flatMap((a) => fragmenter.push(a)).filter((o) => o.kind === 'init');
     assert.equal(inits.length, 2);
-    for (let j = 1; j < r.aus.length; j++) assert.ok(r.aus[j]!.timestamp > r.aus[j - 1]!.timestamp, 'timeline continues');
+    for (let j = 1; j < r.aus.length; j++)
+      assert.ok(r.aus[j]!.timestamp > r.aus[j - 1]!.timestamp, 'timeline continues');
   });
 
   it('lies about its parameter sets in the SDP: the in-band ones win', async () => {
@@ -161,7 +175,7 @@ describe('hostile camera behaviours and what the client makes of them', () => {
     const first = await session[Symbol.asyncIterator]().next();
     await session.close();
     assert.equal(first.done, false);
-    const au = first.value as AccessUnit;
+    const au = first.value;
     assert.equal(`${au.video.width}x${au.video.height}`, '1920x1080', 'what the stream carries');
     assert.equal(au.videoChanged, true);
   });

@@ -11,9 +11,13 @@ export const PYTHON = '/usr/bin/python3';
 /** Why the GStreamer peer cannot run here, or undefined when it can. */
 export function gstUnavailable(): string | undefined {
   if (!existsSync(PYTHON)) return `${PYTHON} is missing (Debian python3)`;
-  const r = spawnSync(PYTHON, ['-c', "import gi; gi.require_version('GstRtspServer','1.0'); from gi.repository import GstRtspServer"], {
-    encoding: 'utf8',
-  });
+  const r = spawnSync(
+    PYTHON,
+    ['-c', "import gi; gi.require_version('GstRtspServer','1.0'); from gi.repository import GstRtspServer"],
+    {
+      encoding: 'utf8',
+    },
+  );
   return r.status === 0
     ? undefined
     : `GStreamer RTSP server not importable: install python3-gi gir1.2-gst-rtsp-server-1.0 gstreamer1.0-plugins-good gstreamer1.0-plugins-bad (${r.stderr.trim().split('\n').at(-1) ?? ''})`;
@@ -95,8 +99,16 @@ export interface ProbeResult {
  */
 export async function ffprobe(input: string, extra: string[] = []): Promise<ProbeResult> {
   const args = [
-    '-v', 'error', ...extra, '-select_streams', 'v:0',
-    '-show_entries', 'stream=codec_name,width,height:packet=pts_time,flags', '-of', 'json', input,
+    '-v',
+    'error',
+    ...extra,
+    '-select_streams',
+    'v:0',
+    '-show_entries',
+    'stream=codec_name,width,height:packet=pts_time,flags',
+    '-of',
+    'json',
+    input,
   ];
   const { status, stdout, stderr } = await run('ffprobe', args, 60_000);
   if (status !== 0) throw new Error(`ffprobe ${input} failed: ${stderr}`);

@@ -1,4 +1,9 @@
-import { Fmp4Fragmenter, RtspSession, type AccessUnit, type RtspSessionOptions } from '../../src/media/index.js';
+import {
+  Fmp4Fragmenter,
+  RtspSession,
+  type AccessUnit,
+  type RtspSessionOptions,
+} from '../../src/media/index.js';
 
 export interface Recording {
   mp4: Buffer;

@@ -17,7 +17,9 @@ export interface ScriptedCamera {
  * A loopback RTSP server that replays canned responses (real-camera transcripts), rewriting the CSeq
  * header so it matches the request, and records the requests the client sent.
  */
-export async function scriptedCamera(answer: (req: RtspRequest, index: number) => ScriptedAnswer): Promise<ScriptedCamera> {
+export async function scriptedCamera(
+  answer: (req: RtspRequest, index: number) => ScriptedAnswer,
+): Promise<ScriptedCamera> {
   const requests: RtspRequest[] = [];
   const sockets = new Set<net.Socket>();
   const server = net.createServer((socket) => {
@@ -31,7 +33,9 @@ export async function scriptedCamera(answer: (req: RtspRequest, index: number) =
         requests.push(item);
         const a = answer(item, requests.length - 1);
         if (a === undefined) return;
-        socket.write(withCseq(Buffer.isBuffer(a) ? a : Buffer.from(a, 'latin1'), item.headers.get('cseq') ?? '0'));
+        socket.write(
+          withCseq(Buffer.isBuffer(a) ? a : Buffer.from(a, 'latin1'), item.headers.get('cseq') ?? '0'),
+        );
       });
     });
   });
@@ -60,7 +64,10 @@ export function withCseq(response: Buffer, cseq: string): Buffer {
   const replaced = /^cseq:/im.test(head)
     ? head.replace(/^(cseq):[^\r\n]*/im, `$1: ${cseq.trim()}`)
     : head.replace(/\r\n/, `\r\nCSeq: ${cseq.trim()}\r\n`);
-  return Buffer.concat([Buffer.from(replaced, 'latin1'), response.subarray(Buffer.byteLength(head, 'latin1'))]);
+  return Buffer.concat([
+    Buffer.from(replaced, 'latin1'),
+    response.subarray(Buffer.byteLength(head, 'latin1')),
+  ]);
 }
 
 /** Wraps a bare SDP the way a camera's DESCRIBE reply carries it. */
