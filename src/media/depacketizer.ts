@@ -17,6 +17,7 @@ abstract class Depacketizer {
   private corrupt = false;
   private fragments: Buffer[] | undefined;
   private fragmentBytes = 0;
+  private lossBefore = false;
 
   constructor(
     protected readonly limits: MediaLimits,
@@ -25,13 +26,16 @@ abstract class Depacketizer {
 
   /** `lostBefore`: packets are missing between the previous packet and this one. */
   push(packet: RtpPacket, lostBefore: boolean): void {
-    // Lost packets damage the open frame (its middle or tail) and, as far as we can tell, the next
-    // one (its head): both are marked corrupt rather than guessed at.
+    const newFrame = this.timestamp === undefined || packet.timestamp !== this.timestamp;
+    // Lost packets damage the open frame (its middle, or its tail when the timestamp moved on).
     if (lostBefore && this.timestamp !== undefined) this.corrupt = true;
-    if (this.timestamp !== undefined && packet.timestamp !== this.timestamp) this.finish();
+    if (newFrame && this.timestamp !== undefined) this.finish();
     if (lostBefore) {
-      this.corrupt = true;
+      this.lossBefore = true;
       this.fragments = undefined;
+      // A new frame is whole only if this packet visibly starts one (parameter sets, delimiter, or
+      // the first slice of a picture); otherwise its head may be what was lost.
+      if (!newFrame || !this.startsAccessUnit(packet.payload)) this.corrupt = true;
     }
     this.timestamp = packet.timestamp;
     if (packet.payload.length < this.headerBytes) this.corrupt = true;
@@ -46,6 +50,8 @@ abstract class Depacketizer {
 
   /** Bytes of the payload header (NAL header size). */
   protected abstract readonly headerBytes: number;
+  /** Whether this payload is the first packet of an access unit (used to judge a loss). */
+  protected abstract startsAccessUnit(payload: Buffer): boolean;
   protected abstract unpack(payload: Buffer): void;
 
   protected damaged(): void {
@@ -132,8 +138,10 @@ abstract class Depacketizer {
         nalus: this.nalus,
         rtpTimestamp: this.timestamp,
         corrupt: this.corrupt,
+        afterLoss: this.lossBefore,
         bytes: this.bytes,
       });
+      this.lossBefore = false;
     }
     this.nalus = [];
     this.bytes = 0;
@@ -145,6 +153,22 @@ abstract class Depacketizer {
 /** RFC 6184 non-interleaved mode (packetization-mode 0 and 1): single NAL unit, STAP-A, FU-A. */
 export class H264Depacketizer extends Depacketizer {
   protected readonly headerBytes = 1;
+
+  protected startsAccessUnit(p: Buffer): boolean {
+    let type = p[0]! & 0x1f;
+    let slice: number | undefined = p[1];
+    if (type === H264Nal.STAP_A) {
+      type = (p[3] ?? 0) & 0x1f;
+      slice = p[4];
+    } else if (type === H264Nal.FU_A) {
+      if (((p[1] ?? 0) & 0x80) === 0) return false;
+      type = p[1]! & 0x1f;
+      slice = p[2];
+    }
+    if (type >= H264Nal.SEI && type <= H264Nal.AUD) return true;
+    // first_mb_in_slice is ue(v): a leading 1 bit codes 0, the first slice of a picture.
+    return (type === H264Nal.NON_IDR || type === H264Nal.IDR) && slice !== undefined && (slice & 0x80) !== 0;
+  }
 
   protected unpack(p: Buffer): void {
     const type = p[0]! & 0x1f;
@@ -170,6 +194,22 @@ export class H264Depacketizer extends Depacketizer {
 /** RFC 7798 without DONL (sprop-max-don-diff 0, as every camera sends): single, AP, FU. */
 export class H265Depacketizer extends Depacketizer {
   protected readonly headerBytes = 2;
+
+  protected startsAccessUnit(p: Buffer): boolean {
+    let type = ((p[0] ?? 0) >> 1) & 0x3f;
+    let slice: number | undefined = p[2];
+    if (type === H265Nal.AP) {
+      type = ((p[4] ?? 0) >> 1) & 0x3f;
+      slice = p[6];
+    } else if (type === H265Nal.FU) {
+      if (((p[2] ?? 0) & 0x80) === 0) return false;
+      type = p[2]! & 0x3f;
+      slice = p[3];
+    }
+    if ((type >= H265Nal.VPS && type <= H265Nal.AUD) || type === H265Nal.PREFIX_SEI) return true;
+    // first_slice_segment_in_pic_flag is the first bit of a VCL slice segment header.
+    return type < 32 && slice !== undefined && (slice & 0x80) !== 0;
+  }
 
   protected unpack(p: Buffer): void {
     const type = (p[0]! >> 1) & 0x3f;

@@ -11,6 +11,7 @@ export const H265Nal = {
   SPS: 33,
   PPS: 34,
   AUD: 35,
+  PREFIX_SEI: 39,
   AP: 48,
   FU: 49,
   PACI: 50,

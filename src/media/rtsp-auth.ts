@@ -194,7 +194,7 @@ export class DigestVerifier {
     if (a.length !== b.length || !timingSafeEqual(a, b)) return 'refused';
     const issued = this.nonceTime(nonce);
     if (issued === undefined) return 'refused';
-    return Date.now() - issued > this.nonceLifetimeMs ? 'stale' : 'ok';
+    return Date.now() - issued >= this.nonceLifetimeMs ? 'stale' : 'ok';
   }
 
   private nonce(time: number): string {

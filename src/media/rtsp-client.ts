@@ -729,6 +729,11 @@ export class RtspSession extends EventEmitter implements AsyncIterable<AccessUni
     const { timestamp, discontinuity } = this.extender.extend(raw.rtpTimestamp);
     if (discontinuity) this.discontinuity = true;
     const { info, changed } = params.current();
+    if (raw.afterLoss) {
+      // Frames this one depends on may be gone: decoding resumes at the next whole key frame.
+      this.waitingForKey = true;
+      this.discontinuity = true;
+    }
     if (raw.corrupt) {
       this.stats.corruptAccessUnits++;
       this.waitingForKey = true;

@@ -29,6 +29,8 @@ export interface RawAccessUnit {
   rtpTimestamp: number;
   /** A fragment or packet of this frame was lost; decoding it would show artefacts. */
   corrupt: boolean;
+  /** Packets were lost since the previous access unit (whole frames may be missing before this one). */
+  afterLoss: boolean;
   bytes: number;
 }
 
