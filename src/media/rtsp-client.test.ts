@@ -429,7 +429,7 @@ describe('RTSP client session', () => {
         await s.start();
         await new Promise((r) => setTimeout(r, 1300));
         const after = cam.requests.slice(4).map((r) => r.method);
-        assert.ok(after.includes(expected), `${after.join()}`);
+        assert.ok(after.includes(expected), after.join());
         assert.equal(cam.requests.at(-1)?.headers.get('session'), 'K');
         await s.close();
       } finally {
