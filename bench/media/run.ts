@@ -11,6 +11,7 @@ import {
   Fmp4Fragmenter,
   ParameterSetTracker,
   RtpSequencer,
+  RtspSession,
   TimestampExtender,
   createDepacketizer,
   parseRtp,
@@ -22,7 +23,9 @@ import { CameraSimulator, loadClip } from '../../src/sim/index.js';
 const STREAMS = Number(process.env.BENCH_STREAMS ?? 8);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 20);
 const THROUGHPUT_SECONDS = Number(process.env.BENCH_THROUGHPUT_SECONDS ?? 5);
+const SIM_STREAMS = Number(process.env.BENCH_SIM_STREAMS ?? 200);
 const WORKER = fileURLToPath(new URL('./recorder-worker.js', import.meta.url));
+const PALISADE = fileURLToPath(new URL('../../../bin/palisade.js', import.meta.url));
 const TICKS = 100; // /proc clock ticks per second on Linux
 
 /** Part 1: the pipeline alone on one core, fed pre-built RTP packets of the 1080p clip. */
@@ -157,6 +160,45 @@ async function ffmpegLive(urls: string[]) {
   return { cpuSeconds: cpu, rss, elapsed: SECONDS };
 }
 
+/** Part 3: one simulator process serving SIM_STREAMS 720p streams to clients in this process. */
+async function simulatorCapacity() {
+  const password = `sim-${process.pid}`;
+  const child = spawn(
+    process.execPath,
+    [PALISADE, 'sim', '--cameras', String(SIM_STREAMS), '--port', '0', '--clip', 'h264-720p', '--user', 'bench', '--password', password],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  let out = '';
+  await new Promise<void>((resolve) => {
+    child.stdout.on('data', (c: Buffer) => {
+      out += c.toString();
+      if ((out.match(/^rtsp:\/\/\S+/gm) ?? []).length === SIM_STREAMS) resolve();
+    });
+  });
+  const urls = out.match(/^rtsp:\/\/\S+/gm) ?? [];
+  const sessions = urls.map((url) => new RtspSession({ url, username: 'bench', password, stallTimeoutMs: 30_000 }));
+  for (let i = 0; i < sessions.length; i += 25) await Promise.all(sessions.slice(i, i + 25).map((s) => s.start()));
+  let aus = 0;
+  const loops = sessions.map(async (s) => {
+    for await (const _au of s) aus++;
+  });
+  await new Promise((r) => setTimeout(r, 2000));
+  const before = procStat(child.pid!);
+  const aus0 = aus;
+  await new Promise((r) => setTimeout(r, SECONDS * 1000));
+  const afterStat = procStat(child.pid!);
+  const delivered = aus - aus0;
+  await Promise.all(sessions.map((s) => s.close()));
+  await Promise.allSettled(loops);
+  child.kill('SIGTERM');
+  await new Promise((r) => child.on('exit', r));
+  return {
+    cpuPercent: ((afterStat.cpuSeconds - before.cpuSeconds) / SECONDS) * 100,
+    rss: afterStat.rss,
+    fpsPerStream: delivered / SECONDS / SIM_STREAMS,
+  };
+}
+
 const fmt = (n: number, d = 1) => n.toFixed(d);
 const t = throughput();
 const password = `bench-${process.pid}`;
@@ -174,6 +216,7 @@ const ours = await palisadeLive(urls, 'bench', password);
 const ffmpegUrls = urls.map((u) => u.replace('rtsp://', `rtsp://bench:${password}@`));
 const theirs = await ffmpegLive(ffmpegUrls);
 await sim.close();
+const capacity = await simulatorCapacity();
 
 const streamMinutesOurs = (ours.streams * ours.elapsed) / 60;
 const streamMinutesTheirs = (STREAMS * theirs.elapsed) / 60;
@@ -195,6 +238,12 @@ const rows = [
     `${fmt(theirs.cpuSeconds / streamMinutesTheirs, 3)} CPU s/stream-min`,
     `${fmt(theirs.rss / STREAMS / 2 ** 20, 1)} MiB/stream`,
     `total ${fmt(theirs.rss / 2 ** 20)} MiB`,
+  ],
+  [
+    `simulator, ${SIM_STREAMS} × 720p streams in one process, ${SECONDS} s`,
+    `${fmt(capacity.cpuPercent)}% of a core`,
+    `${fmt(capacity.rss / 2 ** 20)} MiB`,
+    `${fmt(capacity.fpsPerStream, 2)} fps delivered per stream (clip: 25)`,
   ],
 ];
 console.log(
