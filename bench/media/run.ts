@@ -165,7 +165,20 @@ async function simulatorCapacity() {
   const password = `sim-${process.pid}`;
   const child = spawn(
     process.execPath,
-    [PALISADE, 'sim', '--cameras', String(SIM_STREAMS), '--port', '0', '--clip', 'h264-720p', '--user', 'bench', '--password', password],
+    [
+      PALISADE,
+      'sim',
+      '--cameras',
+      String(SIM_STREAMS),
+      '--port',
+      '0',
+      '--clip',
+      'h264-720p',
+      '--user',
+      'bench',
+      '--password',
+      password,
+    ],
     { stdio: ['ignore', 'pipe', 'inherit'] },
   );
   let out = '';
@@ -176,8 +189,11 @@ async function simulatorCapacity() {
     });
   });
   const urls = out.match(/^rtsp:\/\/\S+/gm) ?? [];
-  const sessions = urls.map((url) => new RtspSession({ url, username: 'bench', password, stallTimeoutMs: 30_000 }));
-  for (let i = 0; i < sessions.length; i += 25) await Promise.all(sessions.slice(i, i + 25).map((s) => s.start()));
+  const sessions = urls.map(
+    (url) => new RtspSession({ url, username: 'bench', password, stallTimeoutMs: 30_000 }),
+  );
+  for (let i = 0; i < sessions.length; i += 25)
+    await Promise.all(sessions.slice(i, i + 25).map((s) => s.start()));
   let aus = 0;
   const loops = sessions.map(async (s) => {
     for await (const _au of s) aus++;

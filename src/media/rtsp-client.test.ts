@@ -427,7 +427,7 @@ describe('RTSP client session', () => {
       try {
         const s = new RtspSession({ url: cam.url(), stallTimeoutMs: 60_000 });
         await s.start();
-        await new Promise((r) => setTimeout(r, 1300));
+        await new Promise((r) => setTimeout(r, 1800));
         const after = cam.requests.slice(4).map((r) => r.method);
         assert.ok(after.includes(expected), after.join());
         assert.equal(cam.requests.at(-1)?.headers.get('session'), 'K');

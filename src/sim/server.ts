@@ -155,9 +155,19 @@ export class CameraSimulator {
     socket.setNoDelay(true);
     const reader = new RtspReader(DEFAULT_LIMITS);
     const sessions = new Map<string, Session>();
+    // Like a camera, drop a client that has sent nothing (no request, no RTCP) for the session
+    // timeout. Node's own socket timeout would not do: the media we write counts as activity.
     const timeoutMs = (this.options.sessionTimeoutSeconds ?? 60) * 1000;
-    socket.setTimeout(timeoutMs, () => socket.destroy());
+    let lastHeard = Date.now();
+    const idle = setInterval(
+      () => {
+        if (Date.now() - lastHeard > timeoutMs) socket.destroy();
+      },
+      Math.min(5000, timeoutMs),
+    );
+    idle.unref();
     const end = () => {
+      clearInterval(idle);
       this.connections.delete(socket);
       for (const s of sessions.values()) if (s.sender) this.scheduler.remove(s.sender);
       sessions.clear();
@@ -165,6 +175,7 @@ export class CameraSimulator {
     socket.on('close', end);
     socket.on('error', () => socket.destroy());
     socket.on('data', (chunk: Buffer) => {
+      lastHeard = Date.now();
       try {
         reader.push(chunk, (item) => {
           if (item.kind === 'request') this.handle(socket, secure, item, sessions);

@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import net from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { isPalisadeError } from '../errors/index.js';
 import { Fmp4Fragmenter, RtspSession, type AccessUnit, type RtspSessionOptions } from '../media/index.js';
@@ -81,6 +83,23 @@ describe('camera simulator', () => {
         code: 'RTSP_NOT_FOUND',
       });
       assert.ok(sim.stats.unauthorized >= 2);
+    } finally {
+      await sim.close();
+    }
+  });
+  it('drops a client that has sent nothing for the session timeout, even while streaming to it', async () => {
+    const sim = await CameraSimulator.start({
+      sessionTimeoutSeconds: 1,
+      cameras: [{ path: '/x', clip: 'h264-720p', ...cred }],
+    });
+    try {
+      const socket = net.connect(sim.port!, '127.0.0.1');
+      socket.write('OPTIONS rtsp://127.0.0.1/x RTSP/1.0\r\nCSeq: 1\r\n\r\n');
+      const started = Date.now();
+      socket.resume();
+      await once(socket, 'close');
+      const after = Date.now() - started;
+      assert.ok(after >= 1000 && after < 4000, `closed after ${after} ms`);
     } finally {
       await sim.close();
     }
