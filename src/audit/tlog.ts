@@ -2,6 +2,7 @@ import { sql, type Kysely } from 'kysely';
 import type { Database, FoundationTables } from '../db/index.js';
 import { PalisadeError, describeError } from '../errors/index.js';
 import type { Logger } from '../log/index.js';
+import { insertRows } from './bulk-insert.js';
 import { openCheckpoint, signCheckpoint, checkOrigin, type Checkpoint } from './checkpoint.js';
 import { CompactRange, edgeNodes, foldRange, leafHash, perfectSubtrees, type NodeId } from './merkle.js';
 import { parseVerifierKey, verifierKeyOf, type VerifierKey } from './note.js';
@@ -107,8 +108,6 @@ export interface TransparencyLog<Row> {
 
 export const DEFAULT_MAX_BATCH = 512;
 const PAGE_SIZE = 5000;
-/** SQLite allows 32766 bound parameters per statement; stay well below on both dialects. */
-const MAX_ROWS_PER_INSERT = 2000;
 
 interface Pending<Row> {
   leaf: Buffer;
@@ -245,23 +244,24 @@ class StoredLog<Row> implements TransparencyLog<Row> {
     const size = await this.#sizeIn(db);
     // Another process may have appended since our last commit; then the cached edge is stale.
     const edge = this.#edge?.size === size ? this.#edge.clone() : await this.#loadEdge(db, size);
-    const nodes: { log_id: number; level: number; idx: number; hash: Buffer }[] = [];
+    const nodes: [number, number, number, Buffer][] = [];
     const appended: AppendedEntry<Row>[] = [];
     for (const p of batch) {
       const index = edge.size;
       const hash = leafHash(p.leaf);
-      edge.append(hash, (level, idx, h) => nodes.push({ log_id: this.id, level, idx, hash: h }));
+      edge.append(hash, (level, idx, h) => nodes.push([this.id, level, idx, h]));
       appended.push({ index, leaf: p.leaf, leafHash: hash, row: p.row });
     }
-    for (const chunk of chunks(appended, MAX_ROWS_PER_INSERT)) {
-      await db
-        .insertInto('tlog_entry')
-        .values(chunk.map((e) => ({ log_id: this.id, idx: e.index, data: e.leaf })))
-        .execute();
-    }
-    for (const chunk of chunks(nodes, MAX_ROWS_PER_INSERT)) {
-      await db.insertInto('tlog_node').values(chunk).execute();
-    }
+    const dialect = this.#database.dialect;
+    const raw = db as unknown as Kysely<unknown>;
+    await insertRows(
+      raw,
+      dialect,
+      'tlog_entry',
+      ['log_id', 'idx', 'data'],
+      appended.map((e) => [this.id, e.index, e.leaf]),
+    );
+    await insertRows(raw, dialect, 'tlog_node', ['log_id', 'level', 'idx', 'hash'], nodes);
     if (this.#onAppend) await this.#onAppend(db, appended);
     return { edge, receipts: appended.map((e) => ({ index: e.index, leafHash: e.leafHash })) };
   }
@@ -314,13 +314,18 @@ class StoredLog<Row> implements TransparencyLog<Row> {
     if (ids.length === 0) return found;
     const byLevel = new Map<number, number[]>();
     for (const n of ids) byLevel.set(n.level, [...(byLevel.get(n.level) ?? []), n.index]);
-    const rows = await db
-      .selectFrom('tlog_node')
-      .select(['level', 'idx', 'hash'])
-      .where('log_id', '=', this.id)
-      .where((eb) =>
-        eb.or([...byLevel].map(([level, idxs]) => eb.and([eb('level', '=', level), eb('idx', 'in', idxs)]))),
-      )
+    // One indexed lookup per level, glued with UNION ALL: an OR across levels makes SQLite scan the log.
+    const perLevel = [...byLevel].map(([level, idxs]) =>
+      db
+        .selectFrom('tlog_node')
+        .select(['level', 'idx', 'hash'])
+        .where('log_id', '=', this.id)
+        .where('level', '=', level)
+        .where('idx', 'in', idxs),
+    );
+    const rows = await perLevel
+      .slice(1)
+      .reduce((q, next) => q.unionAll(next), perLevel[0]!)
       .execute();
     for (const r of rows) found.set(key({ level: r.level, index: Number(r.idx) }), Buffer.from(r.hash));
     return found;
@@ -556,8 +561,4 @@ function need(found: Map<string, Buffer>, n: NodeId): Buffer {
   const h = found.get(key(n));
   if (!h) throw corrupt(`tree node level ${n.level} index ${n.index} is missing`);
   return h;
-}
-
-function* chunks<T>(items: readonly T[], size: number): Generator<T[]> {
-  for (let i = 0; i < items.length; i += size) yield items.slice(i, i + size);
 }
