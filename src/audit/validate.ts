@@ -164,5 +164,5 @@ function text(value: unknown, where: string, max: number, required = false): str
 function checkDepth(value: JsonValue, where: string, depth: number): void {
   if (typeof value !== 'object' || value === null) return;
   if (depth > LIMITS.detailsDepth) throw invalid(`${where} nests deeper than ${LIMITS.detailsDepth} levels`);
-  for (const k in value) checkDepth((value as Record<string, JsonValue>)[k]!, where, depth + 1);
+  for (const v of Array.isArray(value) ? value : Object.values(value)) checkDepth(v, where, depth + 1);
 }
