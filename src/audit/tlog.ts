@@ -107,6 +107,8 @@ export interface TransparencyLog<Row> {
 }
 
 export const DEFAULT_MAX_BATCH = 512;
+/** Largest leaf; an export line must stay under the verifier's 4 MiB line limit. */
+export const MAX_LEAF_BYTES = 1024 * 1024;
 const PAGE_SIZE = 5000;
 
 interface Pending<Row> {
@@ -193,6 +195,16 @@ class StoredLog<Row> implements TransparencyLog<Row> {
   append(leaf: Buffer, row: Row): Promise<AppendReceipt> {
     if (this.#closed) {
       return Promise.reject(new PalisadeError('AUDIT_LOG_CLOSED', `log ${this.name} is closed`));
+    }
+    // An export writes each leaf verbatim on one line (docs/audit-log.md), so a leaf is one line.
+    if (leaf.length === 0 || leaf.length > MAX_LEAF_BYTES || leaf.includes(0x0a)) {
+      return Promise.reject(
+        new PalisadeError(
+          'TLOG_LEAF_INVALID',
+          `a leaf must be 1..${MAX_LEAF_BYTES} bytes without a newline (canonical JSON is)`,
+          { status: 400 },
+        ),
+      );
     }
     return new Promise((resolve, reject) => {
       this.#queue.push({ leaf, row, resolve, reject });
