@@ -1,10 +1,12 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
+import type { AuditLog } from '../audit/index.js';
 import type { Config } from '../config/index.js';
 import { migrate, openDatabase, type Database } from '../db/index.js';
 import { buildHttpServer, ensureTlsMaterial, type TlsMaterial } from '../http/index.js';
 import type { Logger } from '../log/index.js';
+import { openAudit, SYSTEM_ACTOR } from './audit.js';
 import { ensureInstanceId } from './instance.js';
 import { MIGRATIONS } from './migrations.js';
 import { VERSION } from './version.js';
@@ -15,6 +17,7 @@ export interface RunningPalisade {
   instanceId: string;
   tls: TlsMaterial;
   database: Database;
+  audit: AuditLog;
   stop(): Promise<void>;
 }
 
@@ -46,7 +49,9 @@ export async function openState(
 /** Assembles and starts the server. The composition root: the only place that knows every module. */
 export async function startPalisade(config: Config, logger: Logger): Promise<RunningPalisade> {
   const { database, instanceId } = await openState(config, logger);
+  let audit: AuditLog | undefined;
   try {
+    audit = await openAudit(config, database, instanceId, logger, { periodicCheckpoints: true });
     const tls = await ensureTlsMaterial({
       dataDir: path.resolve(config.dataDir),
       certFile: config.http.tls.certFile,
@@ -64,18 +69,38 @@ export async function startPalisade(config: Config, logger: Logger): Promise<Run
     await app.listen({ host: config.http.host, port: config.http.port });
     const address = app.server.address() as AddressInfo;
     const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+    const url = `https://${host}:${address.port}`;
+    await audit.append({
+      action: 'system.started',
+      outcome: 'success',
+      actor: SYSTEM_ACTOR,
+      target: { type: 'instance', id: instanceId },
+      details: { version: VERSION, url, database: database.dialect, tlsFingerprint: tls.fingerprint256 },
+    });
+    const log = audit;
     return {
-      url: `https://${host}:${address.port}`,
+      url,
       port: address.port,
       instanceId,
       tls,
       database,
+      audit: log,
       async stop() {
         await app.close();
+        await log.append({
+          action: 'system.stopped',
+          outcome: 'success',
+          actor: SYSTEM_ACTOR,
+          target: { type: 'instance', id: instanceId },
+        });
+        // The last checkpoint covers the stop itself, so an auditor can tell a clean stop from a crash.
+        await log.signCheckpoint();
+        await log.close();
         await database.close();
       },
     };
   } catch (err) {
+    await audit?.close();
     await database.close();
     throw err;
   }

@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { VERSION } from '../app/index.js';
 import { isPalisadeError, describeError } from '../errors/index.js';
+import { registerAudit } from './audit.js';
 import { registerInit } from './init.js';
 import { registerServe } from './serve.js';
 import { registerSim } from './sim.js';
@@ -16,6 +17,7 @@ export function buildProgram(): Command {
     .exitOverride();
   registerServe(program);
   registerInit(program);
+  registerAudit(program);
   registerSim(program);
   return program;
 }
@@ -34,6 +36,7 @@ export async function main(argv: string[]): Promise<number> {
     }
     if (isPalisadeError(err)) {
       process.stderr.write(`palisade: ${err.code}: ${err.message}\n`);
+      if (err.code === 'USAGE') return EXIT.usage;
       return err.code.startsWith('CONFIG_') ? EXIT.config : EXIT.failure;
     }
     process.stderr.write(`palisade: INTERNAL_ERROR: ${describeError(err)}\n`);

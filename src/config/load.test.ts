@@ -25,6 +25,8 @@ describe('configuration', () => {
     assert.equal(config.database.url, undefined);
     assert.equal(config.http.bodyLimitBytes, 1024 * 1024);
     assert.equal(config.log.level, 'info');
+    assert.equal(config.audit.checkpointIntervalSeconds, 60);
+    assert.equal(config.audit.origin, undefined);
   });
 
   it('reads YAML and JSON files, keeping defaults for what they omit', () => {
@@ -86,6 +88,14 @@ describe('configuration', () => {
     assert.match(
       invalid(() => loadConfig({ overrides: { database: { url: 'mysql://x' } } })).message,
       /^database\.url: .*postgres/,
+    );
+    assert.match(
+      invalid(() => loadConfig({ overrides: { audit: { checkpointIntervalSeconds: 0 } } })).message,
+      /^audit\.checkpointIntervalSeconds: /,
+    );
+    assert.match(
+      invalid(() => loadConfig({ overrides: { audit: { origin: 'has space/audit' } } })).message,
+      /^audit\.origin: /,
     );
   });
 

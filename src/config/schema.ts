@@ -69,12 +69,34 @@ export const LogSchema = Type.Object(
   { ...Strict, default: {} },
 );
 
+export const AuditSchema = Type.Object(
+  {
+    checkpointIntervalSeconds: Type.Integer({
+      minimum: 1,
+      maximum: 86_400,
+      default: 60,
+      description: 'sign a checkpoint of the audit log this often, when it has grown',
+    }),
+    origin: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 255,
+        pattern: '^[^\\s+]+$',
+        description:
+          'checkpoint origin (and key name) of the audit log, fixed once the log exists; default palisade/<instance id>/audit',
+      }),
+    ),
+  },
+  { ...Strict, default: {} },
+);
+
 export const ConfigSchema = Type.Object(
   {
     dataDir: Type.String({ minLength: 1, default: './data', description: 'where Palisade keeps its state' }),
     http: HttpSchema,
     database: DatabaseSchema,
     log: LogSchema,
+    audit: AuditSchema,
   },
   Strict,
 );

@@ -1,0 +1,315 @@
+import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
+import { PalisadeError } from '../errors/index.js';
+import type { Checkpoint } from './checkpoint.js';
+import type { AuditActor } from './event.js';
+import type { AuditLog } from './log.js';
+import { MAX_PAGE, type AuditQuery } from './query.js';
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** The permission the authorization hook requires for this route (access/ decides). */
+    permission?: string;
+  }
+}
+
+export interface AuditRoutesOptions {
+  log: AuditLog;
+  /** Who is asking: the authentication hook's subject, as an audit actor. */
+  actorOf: (request: FastifyRequest) => AuditActor;
+}
+
+/**
+ * Auditor routes under /api/audit: events, checkpoints and proofs. Every route requires the
+ * `audit.read` permission (enforced by the authorization hook the server registers in front), and reads
+ * of the log are themselves audited before the answer goes out.
+ *
+ * Hashes in JSON are lower-case hex; checkpoint notes carry their root in base64, as C2SP specifies.
+ */
+export const auditRoutes: FastifyPluginAsync<AuditRoutesOptions> = async (app, { log, actorOf }) => {
+  const config = { permission: 'audit.read' };
+  const tags = ['audit'];
+  const errors = { 400: { $ref: 'ErrorBody#' }, 404: { $ref: 'ErrorBody#' }, 409: { $ref: 'ErrorBody#' } };
+
+  const record = async (
+    request: FastifyRequest,
+    action: 'audit.queried' | 'audit.proof.served' | 'audit.checkpoint.signed',
+    details: Record<string, string | number | boolean | null>,
+  ) => {
+    await log.append({
+      action,
+      outcome: 'success',
+      actor: { address: request.ip, ...actorOf(request) },
+      target: { type: 'audit-log', id: log.origin },
+      details,
+    });
+  };
+
+  app.get<{ Querystring: AuditQuery }>(
+    '/api/audit/events',
+    {
+      config,
+      schema: {
+        summary: 'Query audit events (filters combine with AND; paginated by cursor)',
+        tags,
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            from: { type: 'string', maxLength: 64, description: 'earliest time, inclusive (ISO 8601 or ms)' },
+            to: { type: 'string', maxLength: 64, description: 'latest time, exclusive (ISO 8601 or ms)' },
+            actorId: { type: 'string', maxLength: 256 },
+            actionPrefix: { type: 'string', maxLength: 128, pattern: '^[a-z0-9.-]+$' },
+            targetType: { type: 'string', maxLength: 64 },
+            targetId: { type: 'string', maxLength: 256 },
+            zone: { type: 'string', maxLength: 256 },
+            outcome: { type: 'string', enum: ['success', 'denied', 'failure'] },
+            limit: { type: 'integer', minimum: 1, maximum: MAX_PAGE, default: 100 },
+            cursor: { type: 'string', maxLength: 64 },
+            order: { type: 'string', enum: ['asc', 'desc'], default: 'asc' },
+          },
+        },
+        response: {
+          200: {
+            type: 'object',
+            required: ['events'],
+            properties: {
+              events: { type: 'array', items: indexedEventSchema },
+              nextCursor: { type: 'string' },
+            },
+          },
+          ...errors,
+        },
+      },
+    },
+    async (request) => {
+      const page = await log.query(request.query);
+      await record(request, 'audit.queried', {
+        filter: JSON.stringify({ ...request.query, cursor: undefined }),
+        returned: page.events.length,
+      });
+      return page;
+    },
+  );
+
+  app.get<{ Params: { index: number } }>(
+    '/api/audit/events/:index',
+    {
+      config,
+      schema: {
+        summary: 'One audit event by its index in the log, with its leaf hash',
+        tags,
+        params: {
+          type: 'object',
+          required: ['index'],
+          properties: { index: { type: 'integer', minimum: 0, maximum: Number.MAX_SAFE_INTEGER } },
+        },
+        response: {
+          200: {
+            type: 'object',
+            required: ['index', 'event', 'leafHash'],
+            properties: { ...indexedEventSchema.properties, leafHash: hexHash },
+          },
+          ...errors,
+        },
+      },
+    },
+    async (request) => {
+      const found = await log.get(request.params.index);
+      if (!found)
+        throw new PalisadeError('NOT_FOUND', `no audit event ${request.params.index}`, { status: 404 });
+      await record(request, 'audit.queried', { index: request.params.index, returned: 1 });
+      return found;
+    },
+  );
+
+  app.get(
+    '/api/audit/checkpoint',
+    {
+      config,
+      schema: {
+        summary: 'The latest signed checkpoint (C2SP tlog-checkpoint) and the key that signs them',
+        tags,
+        response: { 200: checkpointSchema, ...errors },
+      },
+    },
+    async () => {
+      const checkpoint = await log.latestCheckpoint();
+      if (!checkpoint)
+        throw new PalisadeError('NOT_FOUND', 'no checkpoint has been signed yet', { status: 404 });
+      return checkpointBody(checkpoint, log.verifierKey);
+    },
+  );
+
+  app.post(
+    '/api/audit/checkpoint',
+    {
+      config,
+      schema: {
+        summary: 'Sign a checkpoint of the log as it is now (refused if inconsistent with an earlier one)',
+        tags,
+        response: { 200: checkpointSchema, ...errors },
+      },
+    },
+    async (request) => {
+      // Recorded first, so that the checkpoint covers its own request.
+      await record(request, 'audit.checkpoint.signed', { onDemand: true });
+      return checkpointBody(await log.signCheckpoint(), log.verifierKey);
+    },
+  );
+
+  app.get<{ Querystring: { index: number; treeSize?: number } }>(
+    '/api/audit/proofs/inclusion',
+    {
+      config,
+      schema: {
+        summary: 'RFC 9162 inclusion proof of one entry (default tree: the latest checkpoint covering it)',
+        tags,
+        querystring: {
+          type: 'object',
+          required: ['index'],
+          additionalProperties: false,
+          properties: {
+            index: { type: 'integer', minimum: 0, maximum: Number.MAX_SAFE_INTEGER },
+            treeSize: { type: 'integer', minimum: 1, maximum: Number.MAX_SAFE_INTEGER },
+          },
+        },
+        response: {
+          200: {
+            type: 'object',
+            required: ['index', 'treeSize', 'leafHash', 'rootHash', 'proof'],
+            properties: {
+              index: { type: 'integer' },
+              treeSize: { type: 'integer' },
+              leafHash: hexHash,
+              rootHash: hexHash,
+              proof: { type: 'array', items: hexHash, description: 'leaf level first' },
+              checkpoint: checkpointSchema,
+            },
+          },
+          ...errors,
+        },
+      },
+    },
+    async (request) => {
+      const p = await log.inclusionProof(request.query.index, request.query.treeSize);
+      await record(request, 'audit.proof.served', {
+        kind: 'inclusion',
+        index: p.index,
+        treeSize: p.treeSize,
+      });
+      return {
+        index: p.index,
+        treeSize: p.treeSize,
+        leafHash: p.leafHash.toString('hex'),
+        rootHash: p.rootHash.toString('hex'),
+        proof: p.proof.map((h) => h.toString('hex')),
+        ...(p.checkpoint ? { checkpoint: checkpointBody(p.checkpoint, log.verifierKey) } : {}),
+      };
+    },
+  );
+
+  app.get<{ Querystring: { from: number; to: number } }>(
+    '/api/audit/proofs/consistency',
+    {
+      config,
+      schema: {
+        summary: 'RFC 9162 consistency proof between two tree sizes',
+        tags,
+        querystring: {
+          type: 'object',
+          required: ['from', 'to'],
+          additionalProperties: false,
+          properties: {
+            from: { type: 'integer', minimum: 1, maximum: Number.MAX_SAFE_INTEGER },
+            to: { type: 'integer', minimum: 1, maximum: Number.MAX_SAFE_INTEGER },
+          },
+        },
+        response: {
+          200: {
+            type: 'object',
+            required: ['size1', 'size2', 'root1', 'root2', 'proof'],
+            properties: {
+              size1: { type: 'integer' },
+              size2: { type: 'integer' },
+              root1: hexHash,
+              root2: hexHash,
+              proof: { type: 'array', items: hexHash },
+              checkpoint1: checkpointSchema,
+              checkpoint2: checkpointSchema,
+            },
+          },
+          ...errors,
+        },
+      },
+    },
+    async (request) => {
+      const p = await log.consistencyProof(request.query.from, request.query.to);
+      await record(request, 'audit.proof.served', { kind: 'consistency', size1: p.size1, size2: p.size2 });
+      return {
+        size1: p.size1,
+        size2: p.size2,
+        root1: p.root1.toString('hex'),
+        root2: p.root2.toString('hex'),
+        proof: p.proof.map((h) => h.toString('hex')),
+        ...(p.checkpoint1 ? { checkpoint1: checkpointBody(p.checkpoint1, log.verifierKey) } : {}),
+        ...(p.checkpoint2 ? { checkpoint2: checkpointBody(p.checkpoint2, log.verifierKey) } : {}),
+      };
+    },
+  );
+};
+
+function checkpointBody(c: Checkpoint, verifierKey: string) {
+  return { origin: c.origin, size: c.size, rootHash: c.rootHash.toString('hex'), note: c.note, verifierKey };
+}
+
+const hexHash = { type: 'string', pattern: '^[0-9a-f]{64}$' } as const;
+
+const checkpointSchema = {
+  type: 'object',
+  required: ['origin', 'size', 'rootHash', 'note', 'verifierKey'],
+  properties: {
+    origin: { type: 'string' },
+    size: { type: 'integer' },
+    rootHash: hexHash,
+    note: { type: 'string', description: 'the signed note, byte for byte' },
+    verifierKey: { type: 'string', description: 'name+keyid+base64 key that verifies the note' },
+  },
+} as const;
+
+const textField = { type: 'string' } as const;
+
+const indexedEventSchema = {
+  type: 'object',
+  required: ['index', 'event'],
+  properties: {
+    index: { type: 'integer' },
+    event: {
+      type: 'object',
+      required: ['v', 'time', 'action', 'outcome', 'actor'],
+      properties: {
+        v: { type: 'integer' },
+        time: { type: 'string', description: 'ISO 8601 UTC with milliseconds' },
+        action: textField,
+        outcome: { type: 'string', enum: ['success', 'denied', 'failure'] },
+        actor: {
+          type: 'object',
+          required: ['type', 'id'],
+          properties: {
+            type: textField,
+            id: textField,
+            name: textField,
+            auth: textField,
+            address: textField,
+          },
+        },
+        target: {
+          type: 'object',
+          required: ['type', 'id'],
+          properties: { type: textField, id: textField, zone: textField },
+        },
+        reason: textField,
+        details: { type: 'object', additionalProperties: true },
+      },
+    },
+  },
+} as const;
