@@ -34,7 +34,10 @@ function operations(doc: { paths: Record<string, Record<string, { 'x-access'?: A
 
 /** Fills path parameters: zone ids get the zone under test, everything else a well-formed unknown id. */
 function concrete(path: string, zone: string): string {
-  return path.replace(/\{id\}/g, path.startsWith('/api/zones') ? zone : '00000000-0000-4000-8000-000000000000');
+  return path.replace(
+    /\{id\}/g,
+    path.startsWith('/api/zones') ? zone : '00000000-0000-4000-8000-000000000000',
+  );
 }
 
 for (const dialect of DIALECTS) {
@@ -46,12 +49,26 @@ for (const dialect of DIALECTS) {
     before(async () => {
       server = await startTestServer(dialect);
       await server.palisade.zones.createSite({ id: 'plant-b', name: 'Plant B', description: '' });
-      await server.palisade.zones.createZone({ id: 'other', siteId: 'plant-b', name: 'Other', description: '', slTarget: [1, 1, 1, 1, 1, 1, 1] });
+      await server.palisade.zones.createZone({
+        id: 'other',
+        siteId: 'plant-b',
+        name: 'Other',
+        description: '',
+        slTarget: [1, 1, 1, 1, 1, 1, 1],
+      });
       for (const role of BUILTIN_ROLES) {
-        users.set(role.id, (await signedInUser(server, `u-${role.id}`, [{ role: role.id, scope: 'all' }])).client);
+        users.set(
+          role.id,
+          (await signedInUser(server, `u-${role.id}`, [{ role: role.id, scope: 'all' }])).client,
+        );
       }
-      users.set('zone-viewer', (await signedInUser(server, 'u-zone-viewer', [{ role: 'viewer', scope: 'zone:other' }])).client);
-      const doc = await users.get('administrator')!.get<Parameters<typeof operations>[0]>('/api/openapi.json');
+      users.set(
+        'zone-viewer',
+        (await signedInUser(server, 'u-zone-viewer', [{ role: 'viewer', scope: 'zone:other' }])).client,
+      );
+      const doc = await users
+        .get('administrator')!
+        .get<Parameters<typeof operations>[0]>('/api/openapi.json');
       assert.equal(doc.status, 200);
       ops = operations(doc.body);
     });
@@ -61,7 +78,11 @@ for (const dialect of DIALECTS) {
       let n = 0;
       let cursor: string | undefined;
       do {
-        const page = await server.palisade.audit.query({ actionPrefix: 'access.denied', limit: 1000, ...(cursor && { cursor }) });
+        const page = await server.palisade.audit.query({
+          actionPrefix: 'access.denied',
+          limit: 1000,
+          ...(cursor && { cursor }),
+        });
         n += page.events.length;
         cursor = page.nextCursor;
       } while (cursor);
@@ -72,12 +93,18 @@ for (const dialect of DIALECTS) {
       assert.ok(ops.length >= 40, `only ${ops.length} operations documented`);
       for (const op of ops) {
         const a = op.access;
-        assert.ok(a.public || a.authenticated || a.steps || a.permission, `${op.method} ${op.path} declares no access`);
+        assert.ok(
+          a.public || a.authenticated || a.steps || a.permission,
+          `${op.method} ${op.path} declares no access`,
+        );
       }
     });
 
     it('nothing but health, the sign-in flow and the OIDC callback answers without authentication; every refusal is audited', async () => {
-      const publicOps = ops.filter((o) => o.access.public).map((o) => `${o.method} ${o.path}`).sort();
+      const publicOps = ops
+        .filter((o) => o.access.public)
+        .map((o) => `${o.method} ${o.path}`)
+        .sort();
       assert.deepEqual(publicOps, [
         'GET /api/auth/config',
         'GET /api/auth/oidc/callback',
@@ -89,7 +116,11 @@ for (const dialect of DIALECTS) {
       const anonymous = server.client();
       for (const op of ops.filter((o) => !o.access.public)) {
         const before = await deniedCount();
-        const res = await anonymous.request(op.method, concrete(op.path, 'default'), ['GET', 'DELETE'].includes(op.method) ? undefined : {});
+        const res = await anonymous.request(
+          op.method,
+          concrete(op.path, 'default'),
+          ['GET', 'DELETE'].includes(op.method) ? undefined : {},
+        );
         assert.equal(res.status, 401, `${op.method} ${op.path} without credentials`);
         assert.equal(await deniedCount(), before + 1, `${op.method} ${op.path}: the refusal is audited`);
       }
@@ -98,11 +129,18 @@ for (const dialect of DIALECTS) {
     it('each built-in role reaches exactly what its permissions grant; every 403 is audited', async () => {
       for (const role of BUILTIN_ROLES) {
         const client = users.get(role.id)!;
-        for (const op of ops.filter((o) => !o.access.public && !SESSION_ENDING.has(`${o.method} ${o.path}`))) {
+        for (const op of ops.filter(
+          (o) => !o.access.public && !SESSION_ENDING.has(`${o.method} ${o.path}`),
+        )) {
           const a = op.access;
-          const allowed = a.permission === undefined ? true : role.permissions.includes(a.permission as never);
+          const allowed =
+            a.permission === undefined ? true : role.permissions.includes(a.permission as never);
           const before = await deniedCount();
-          const res = await client.request(op.method, concrete(op.path, 'default'), ['GET', 'DELETE'].includes(op.method) ? undefined : {});
+          const res = await client.request(
+            op.method,
+            concrete(op.path, 'default'),
+            ['GET', 'DELETE'].includes(op.method) ? undefined : {},
+          );
           const label = `${role.id}: ${op.method} ${op.path} -> ${res.status} ${JSON.stringify(res.body).slice(0, 200)}`;
           if (allowed) {
             assert.ok(res.status !== 401 && res.status !== 403, label);
@@ -123,9 +161,14 @@ for (const dialect of DIALECTS) {
         // Inside its grant only: a listing (filtered by scope) or the zone it is scoped to.
         const allowed = has && (a.target === 'some' || a.target === 'resource');
         const before = await deniedCount();
-        const res = await client.request(op.method, concrete(op.path, 'default'), ['GET', 'DELETE'].includes(op.method) ? undefined : {});
+        const res = await client.request(
+          op.method,
+          concrete(op.path, 'default'),
+          ['GET', 'DELETE'].includes(op.method) ? undefined : {},
+        );
         const label = `zone-viewer: ${op.method} ${op.path} (zone default)`;
-        if (allowed && a.target === 'some') assert.ok(res.status !== 401 && res.status !== 403, `${label} -> ${res.status}`);
+        if (allowed && a.target === 'some')
+          assert.ok(res.status !== 401 && res.status !== 403, `${label} -> ${res.status}`);
         else {
           assert.equal(res.status, 403, `${label} -> ${res.status}`);
           assert.equal(await deniedCount(), before + 1, `${label}: audited`);
@@ -134,7 +177,11 @@ for (const dialect of DIALECTS) {
       const own = await client.get<{ id: string }>('/api/zones/other');
       assert.equal(own.status, 200);
       const listed = await client.get<{ id: string }[]>('/api/zones');
-      assert.deepEqual(listed.body.map((z) => z.id), ['other'], 'listings show only the zone in scope');
+      assert.deepEqual(
+        listed.body.map((z) => z.id),
+        ['other'],
+        'listings show only the zone in scope',
+      );
     });
   });
 }

@@ -20,7 +20,11 @@ for (const dialect of DIALECTS) {
       let n = 0;
       let cursor: string | undefined;
       do {
-        const page = await server.palisade.audit.query({ actionPrefix: prefix, limit: 1000, ...(cursor && { cursor }) });
+        const page = await server.palisade.audit.query({
+          actionPrefix: prefix,
+          limit: 1000,
+          ...(cursor && { cursor }),
+        });
         n += page.events.filter((e) => actorName === undefined || e.event.actor.name === actorName).length;
         cursor = page.nextCursor;
       } while (cursor);
@@ -47,25 +51,47 @@ for (const dialect of DIALECTS) {
     ] as const) {
       it(`${label}: no success, lockout engages, every attempt audited, the user recovers through an administrator`, async () => {
         const username = label.includes('one') ? 'target-one' : 'target-many';
-        const victim = await signedInUser(server, username, [{ role: 'operator', scope: 'all' }], '127.0.9.1');
+        const victim = await signedInUser(
+          server,
+          username,
+          [{ role: 'operator', scope: 'all' }],
+          '127.0.9.1',
+        );
         const failedBefore = await countEvents('auth.login.failed', username);
         const statuses = await attack(username, [...sources]);
         assert.equal(statuses.get(200) ?? 0, 0, 'no attempt succeeds');
         assert.equal((statuses.get(401) ?? 0) + (statuses.get(429) ?? 0), ATTEMPTS);
-        assert.ok((statuses.get(429) ?? 0) >= ATTEMPTS - 5, `lockout engaged after 5 failures: ${JSON.stringify([...statuses])}`);
-        assert.equal(await countEvents('auth.login.failed', username), failedBefore + ATTEMPTS, 'each attempt is audited');
+        assert.ok(
+          (statuses.get(429) ?? 0) >= ATTEMPTS - 5,
+          `lockout engaged after 5 failures: ${JSON.stringify([...statuses])}`,
+        );
+        assert.equal(
+          await countEvents('auth.login.failed', username),
+          failedBefore + ATTEMPTS,
+          'each attempt is audited',
+        );
         assert.ok((await countEvents('auth.login.locked', username)) >= 1);
 
         // The real user, even with the right password and from their own machine, is locked out too.
         const user = server.client('127.0.9.1');
-        const refused = await user.post<{ error: { code: string } }>('/api/auth/login', { username, password: TEST_PASSWORD, noticeAccepted: true });
+        const refused = await user.post<{ error: { code: string } }>('/api/auth/login', {
+          username,
+          password: TEST_PASSWORD,
+          noticeAccepted: true,
+        });
         assert.equal(refused.body.error.code, 'AUTH_LOCKED');
 
         // Policy: an administrator unlocks; the user then signs in with both factors.
         assert.equal((await admin.client.post(`/api/users/${victim.userId}/unlock`)).status, 204);
-        const step = await user.post<{ state: string }>('/api/auth/login', { username, password: TEST_PASSWORD, noticeAccepted: true });
+        const step = await user.post<{ state: string }>('/api/auth/login', {
+          username,
+          password: TEST_PASSWORD,
+          noticeAccepted: true,
+        });
         assert.equal(step.body.state, 'needs-mfa');
-        const done = await user.post<{ state: string }>('/api/auth/mfa/totp', { code: totpCode(victim.totpSecret) });
+        const done = await user.post<{ state: string }>('/api/auth/mfa/totp', {
+          code: totpCode(victim.totpSecret),
+        });
         assert.equal(done.body.state, 'active');
         assert.equal((await user.get('/api/session')).status, 200);
       });

@@ -49,6 +49,24 @@ describe('palisade command line', () => {
     assert.match(r.stderr, /^palisade: CONFIG_INVALID: database\.url: /);
   });
 
+  it('init creates the first administrator once, with a one-time password; users reset-password issues a new one', () => {
+    const dataDir = path.join(tempDir(), 'data');
+    const first = runCli(['init', '--data-dir', dataDir]);
+    assert.equal(first.status, 0, first.stderr);
+    assert.match(first.stdout, /First administrator: admin/);
+    const otp = /One-time password: (\S+)/.exec(first.stdout)?.[1];
+    assert.ok(otp && otp.length >= 20);
+    const again = runCli(['init', '--data-dir', dataDir]);
+    assert.ok(!again.stdout.includes('One-time password'), 'the password is shown only once');
+    const reset = runCli(['users', 'reset-password', 'admin', '--data-dir', dataDir]);
+    assert.equal(reset.status, 0, reset.stderr);
+    const next = /One-time password for admin: (\S+)/.exec(reset.stdout)?.[1];
+    assert.ok(next && next !== otp);
+    const unknown = runCli(['users', 'reset-password', 'nobody', '--data-dir', dataDir]);
+    assert.equal(unknown.status, 1);
+    assert.match(unknown.stderr, /^palisade: USER_NOT_FOUND: /);
+  });
+
   it('init is repeatable and keeps the instance identity', () => {
     const dataDir = path.join(tempDir(), 'data');
     const first = runCli(['init', '--data-dir', dataDir]);

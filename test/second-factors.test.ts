@@ -32,10 +32,18 @@ window.getAssertion = async (o) => {
 };
 `;
 
-type Api = (method: string, path: string, body?: unknown) => Promise<{ status: number; body: Record<string, unknown> }>;
+type Api = (
+  method: string,
+  path: string,
+  body?: unknown,
+) => Promise<{ status: number; body: Record<string, unknown> }>;
 
 async function call(page: Page, method: string, path: string, body?: unknown) {
-  return page.evaluate(([m, p, b]) => (globalThis as unknown as { api: Api }).api(m as string, p as string, b), [method, path, body] as const);
+  return page.evaluate(([m, p, b]) => (globalThis as unknown as { api: Api }).api(m, p, b), [
+    method,
+    path,
+    body,
+  ] as const);
 }
 
 for (const dialect of DIALECTS) {
@@ -55,8 +63,21 @@ for (const dialect of DIALECTS) {
       const { totpSecret } = await signedInUser(server, 'tara', [{ role: 'operator', scope: 'all' }]);
       const code = totpCode(totpSecret);
       const a = server.client();
-      assert.equal((await a.post<{ state: string }>('/api/auth/login', { username: 'tara', password: TEST_PASSWORD, noticeAccepted: true })).body.state, 'needs-mfa');
-      assert.equal((await a.get('/api/zones')).status, 401, 'nothing but the next step before the second factor');
+      assert.equal(
+        (
+          await a.post<{ state: string }>('/api/auth/login', {
+            username: 'tara',
+            password: TEST_PASSWORD,
+            noticeAccepted: true,
+          })
+        ).body.state,
+        'needs-mfa',
+      );
+      assert.equal(
+        (await a.get('/api/zones')).status,
+        401,
+        'nothing but the next step before the second factor',
+      );
       assert.equal((await a.post<{ state: string }>('/api/auth/mfa/totp', { code })).body.state, 'active');
       assert.equal((await a.get('/api/zones')).status, 200);
 
@@ -66,14 +87,31 @@ for (const dialect of DIALECTS) {
       assert.equal(replay.status, 401);
       assert.equal(replay.body.error.code, 'MFA_REPLAYED');
       const failures = await server.palisade.audit.query({ actionPrefix: 'auth.mfa.failed' });
-      assert.ok(failures.events.some((e) => e.event.actor.name === 'tara' && /replay/.test(e.event.reason ?? '')));
+      assert.ok(
+        failures.events.some((e) => e.event.actor.name === 'tara' && /replay/.test(e.event.reason ?? '')),
+      );
     });
 
     it('WebAuthn: enrol a security key in Chromium at first sign-in, then sign in with it; an assertion works once', async () => {
       const { identity, access } = server.palisade;
-      const system = { userId: 't', username: 't', displayName: 't', kind: 'human' as const, auth: 'test', address: '127.0.0.1' };
-      const { account, oneTimePassword } = await identity.createUser(system, { username: 'wanda', displayName: 'Wanda' });
-      await access.store.addGrant({ userId: account.id, roleId: 'operator', scope: { kind: 'all' }, createdBy: 'test' });
+      const system = {
+        userId: 't',
+        username: 't',
+        displayName: 't',
+        kind: 'human' as const,
+        auth: 'test',
+        address: '127.0.0.1',
+      };
+      const { account, oneTimePassword } = await identity.createUser(system, {
+        username: 'wanda',
+        displayName: 'Wanda',
+      });
+      await access.store.addGrant({
+        userId: account.id,
+        roleId: 'operator',
+        scope: { kind: 'all' },
+        createdBy: 'test',
+      });
 
       const context = await browser.newContext();
       const page = await context.newPage();
@@ -81,27 +119,70 @@ for (const dialect of DIALECTS) {
       const cdp = await context.newCDPSession(page);
       await cdp.send('WebAuthn.enable');
       await cdp.send('WebAuthn.addVirtualAuthenticator', {
-        options: { protocol: 'ctap2', transport: 'usb', hasResidentKey: true, hasUserVerification: true, isUserVerified: true },
+        options: {
+          protocol: 'ctap2',
+          transport: 'usb',
+          hasResidentKey: true,
+          hasUserVerification: true,
+          isUserVerified: true,
+        },
       });
       await page.evaluate(PAGE_HELPERS);
 
-      assert.equal((await call(page, 'POST', '/api/auth/login', { username: 'wanda', password: oneTimePassword, noticeAccepted: true })).body.state, 'needs-password-change');
-      assert.equal((await call(page, 'POST', '/api/auth/password', { currentPassword: oneTimePassword, newPassword: TEST_PASSWORD })).body.state, 'needs-mfa-enrolment');
+      assert.equal(
+        (
+          await call(page, 'POST', '/api/auth/login', {
+            username: 'wanda',
+            password: oneTimePassword,
+            noticeAccepted: true,
+          })
+        ).body.state,
+        'needs-password-change',
+      );
+      assert.equal(
+        (
+          await call(page, 'POST', '/api/auth/password', {
+            currentPassword: oneTimePassword,
+            newPassword: TEST_PASSWORD,
+          })
+        ).body.state,
+        'needs-mfa-enrolment',
+      );
       const regOptions = await call(page, 'POST', '/api/me/mfa/webauthn/options');
       assert.equal(regOptions.status, 200, JSON.stringify(regOptions.body));
       const registered = await page.evaluate(async (o) => {
         const w = globalThis as unknown as { createCredential(o: unknown): Promise<unknown>; api: Api };
-        return w.api('POST', '/api/me/mfa/webauthn', { response: await w.createCredential(o), name: 'test key' });
+        return w.api('POST', '/api/me/mfa/webauthn', {
+          response: await w.createCredential(o),
+          name: 'test key',
+        });
       }, regOptions.body);
       assert.equal(registered.status, 200, JSON.stringify(registered.body));
       assert.equal(registered.body.state, 'active');
       assert.equal((registered.body.recoveryCodes as string[]).length, 10);
       assert.equal((await call(page, 'POST', '/api/auth/logout')).status, 204);
-      assert.equal((await call(page, 'GET', '/api/session')).status, 401, 'the logged-out session id is refused');
+      assert.equal(
+        (await call(page, 'GET', '/api/session')).status,
+        401,
+        'the logged-out session id is refused',
+      );
 
-      assert.equal((await call(page, 'POST', '/api/auth/login', { username: 'wanda', password: TEST_PASSWORD, noticeAccepted: true })).body.state, 'needs-mfa');
+      assert.equal(
+        (
+          await call(page, 'POST', '/api/auth/login', {
+            username: 'wanda',
+            password: TEST_PASSWORD,
+            noticeAccepted: true,
+          })
+        ).body.state,
+        'needs-mfa',
+      );
       const authOptions = await call(page, 'POST', '/api/auth/mfa/webauthn/options');
-      const assertion = await page.evaluate(async (o) => (globalThis as unknown as { getAssertion(o: unknown): Promise<unknown> }).getAssertion(o), authOptions.body);
+      const assertion = await page.evaluate(
+        async (o) =>
+          (globalThis as unknown as { getAssertion(o: unknown): Promise<unknown> }).getAssertion(o),
+        authOptions.body,
+      );
       const signedIn = await call(page, 'POST', '/api/auth/mfa/webauthn', { response: assertion });
       assert.equal(signedIn.status, 200, JSON.stringify(signedIn.body));
       assert.equal(signedIn.body.state, 'active');
@@ -109,7 +190,11 @@ for (const dialect of DIALECTS) {
       assert.equal(session.body.authMethods, 'password+webauthn');
 
       // A second sign-in cannot reuse the captured assertion: its challenge was consumed.
-      await call(page, 'POST', '/api/auth/login', { username: 'wanda', password: TEST_PASSWORD, noticeAccepted: true });
+      await call(page, 'POST', '/api/auth/login', {
+        username: 'wanda',
+        password: TEST_PASSWORD,
+        noticeAccepted: true,
+      });
       await call(page, 'POST', '/api/auth/mfa/webauthn/options');
       const replay = await call(page, 'POST', '/api/auth/mfa/webauthn', { response: assertion });
       assert.equal(replay.status, 401);

@@ -7,7 +7,12 @@ import type { Subject } from './decide.js';
 import type { AccessTables } from './tables.js';
 
 /** Actions that can be placed under dual approval (SR 2.1 RE4). */
-export const APPROVABLE_ACTIONS = ['evidence.export', 'recording.delete', 'keys.kek.destroy', 'role.change'] as const;
+export const APPROVABLE_ACTIONS = [
+  'evidence.export',
+  'recording.delete',
+  'keys.kek.destroy',
+  'role.change',
+] as const;
 export type ApprovableAction = (typeof APPROVABLE_ACTIONS)[number];
 
 export type ApprovalStatus = 'pending' | 'approved' | 'rejected' | 'expired' | 'failed';
@@ -28,7 +33,10 @@ export interface ApprovalRequest {
 }
 
 /** Runs an approved action. `payload` is what the requester asked for; the return value is recorded. */
-export type ApprovalExecutor = (payload: JsonValue, context: { requestedBy: string; approvedBy: Subject }) => Promise<JsonValue>;
+export type ApprovalExecutor = (
+  payload: JsonValue,
+  context: { requestedBy: string; approvedBy: Subject },
+) => Promise<JsonValue>;
 
 /**
  * Four-eyes control: a request waits until a different person holding `approvals.decide` approves it;
@@ -59,9 +67,16 @@ export class Approvals {
     this.executors.set(action, executor);
   }
 
-  async request(input: { action: ApprovableAction; summary: string; payload: JsonValue; by: Subject }): Promise<ApprovalRequest> {
+  async request(input: {
+    action: ApprovableAction;
+    summary: string;
+    payload: JsonValue;
+    by: Subject;
+  }): Promise<ApprovalRequest> {
     if (!this.executors.has(input.action)) {
-      throw new PalisadeError('APPROVAL_UNSUPPORTED', `no executor registered for ${input.action}`, { status: 500 });
+      throw new PalisadeError('APPROVAL_UNSUPPORTED', `no executor registered for ${input.action}`, {
+        status: 500,
+      });
     }
     const now = new Date();
     const request: ApprovalRequest = {
@@ -107,7 +122,11 @@ export class Approvals {
 
   async get(id: string): Promise<ApprovalRequest | undefined> {
     await this.expireDue();
-    const row = await this.db.selectFrom('approval_request').selectAll().where('id', '=', id).executeTakeFirst();
+    const row = await this.db
+      .selectFrom('approval_request')
+      .selectAll()
+      .where('id', '=', id)
+      .executeTakeFirst();
     return row && toRequest(row);
   }
 
@@ -123,11 +142,17 @@ export class Approvals {
     const request = await this.pending(id, approver, 'approve');
     const claimed = await this.db
       .updateTable('approval_request')
-      .set({ status: 'approved', decided_by: approver.userId, decided_at: new Date().toISOString(), decision_reason: reason })
+      .set({
+        status: 'approved',
+        decided_by: approver.userId,
+        decided_at: new Date().toISOString(),
+        decision_reason: reason,
+      })
       .where('id', '=', id)
       .where('status', '=', 'pending')
       .executeTakeFirst();
-    if (claimed.numUpdatedRows === 0n) throw new PalisadeError('APPROVAL_NOT_PENDING', 'the request was decided meanwhile', { status: 409 });
+    if (claimed.numUpdatedRows === 0n)
+      throw new PalisadeError('APPROVAL_NOT_PENDING', 'the request was decided meanwhile', { status: 409 });
     await this.audit.append({
       action: 'approval.approved',
       outcome: 'success',
@@ -137,12 +162,22 @@ export class Approvals {
     });
     const executor = this.executors.get(request.action)!;
     try {
-      const result = await executor(request.payload, { requestedBy: request.requestedBy, approvedBy: approver });
-      await this.db.updateTable('approval_request').set({ result: JSON.stringify(result) }).where('id', '=', id).execute();
+      const result = await executor(request.payload, {
+        requestedBy: request.requestedBy,
+        approvedBy: approver,
+      });
+      await this.db
+        .updateTable('approval_request')
+        .set({ result: JSON.stringify(result) })
+        .where('id', '=', id)
+        .execute();
     } catch (err) {
       await this.db
         .updateTable('approval_request')
-        .set({ status: 'failed', result: JSON.stringify({ error: err instanceof Error ? err.message : String(err) }) })
+        .set({
+          status: 'failed',
+          result: JSON.stringify({ error: err instanceof Error ? err.message : String(err) }),
+        })
         .where('id', '=', id)
         .execute();
       throw err;
@@ -154,7 +189,12 @@ export class Approvals {
     const request = await this.pending(id, decider, 'reject', true);
     await this.db
       .updateTable('approval_request')
-      .set({ status: 'rejected', decided_by: decider.userId, decided_at: new Date().toISOString(), decision_reason: reason })
+      .set({
+        status: 'rejected',
+        decided_by: decider.userId,
+        decided_at: new Date().toISOString(),
+        decision_reason: reason,
+      })
       .where('id', '=', id)
       .where('status', '=', 'pending')
       .execute();
@@ -169,7 +209,12 @@ export class Approvals {
     return (await this.get(id))!;
   }
 
-  private async pending(id: string, by: Subject, verb: string, requesterMay = false): Promise<ApprovalRequest> {
+  private async pending(
+    id: string,
+    by: Subject,
+    verb: string,
+    requesterMay = false,
+  ): Promise<ApprovalRequest> {
     const request = await this.get(id);
     if (!request) throw new PalisadeError('APPROVAL_NOT_FOUND', `no approval request ${id}`, { status: 404 });
     if (request.status !== 'pending') {
@@ -183,7 +228,9 @@ export class Approvals {
         target: { type: 'approval', id },
         reason: `the requester cannot ${verb} their own request`,
       });
-      throw new PalisadeError('APPROVAL_SELF', `a different person must ${verb} this request`, { status: 403 });
+      throw new PalisadeError('APPROVAL_SELF', `a different person must ${verb} this request`, {
+        status: 403,
+      });
     }
     return request;
   }
@@ -211,7 +258,13 @@ export class Approvals {
 }
 
 export function actorOf(subject: Subject) {
-  return { type: subject.kind === 'service' ? ('service' as const) : ('user' as const), id: subject.userId, name: subject.username, auth: subject.auth, address: subject.address };
+  return {
+    type: subject.kind === 'service' ? ('service' as const) : ('user' as const),
+    id: subject.userId,
+    name: subject.username,
+    auth: subject.auth,
+    address: subject.address,
+  };
 }
 
 function toRequest(r: AccessTables['approval_request']): ApprovalRequest {

@@ -47,8 +47,17 @@ export function decide(subject: Subject, permission: Permission, target: Target)
   if (holding.length === 0) return { allowed: false, reason: `no role grants ${permission}` };
   for (const grant of holding) {
     const ok =
-      target === 'some' ? true : target === 'system' ? grant.scope.kind === 'all' : covers(grant.scope, target);
-    if (ok) return { allowed: true, reason: `granted by ${grant.roleId} on ${describeScope(grant.scope)}`, grantId: grant.grantId };
+      target === 'some'
+        ? true
+        : target === 'system'
+          ? grant.scope.kind === 'all'
+          : covers(grant.scope, target);
+    if (ok)
+      return {
+        allowed: true,
+        reason: `granted by ${grant.roleId} on ${describeScope(grant.scope)}`,
+        grantId: grant.grantId,
+      };
   }
   const where = typeof target === 'string' ? 'system-wide' : `${target.kind} ${target.id}`;
   return {

@@ -15,7 +15,8 @@ export const PERMISSIONS = {
   'zone.manage': 'create and change sites and zones, including target security levels',
   'keys.manage': 'manage key-encryption keys: rotate, destroy, change the key provider',
   'audit.read': 'read the audit log, its checkpoints and proofs, and export it',
-  'users.manage': 'create, change, disable and unlock accounts; reset passwords; manage service accounts and tokens',
+  'users.manage':
+    'create, change, disable and unlock accounts; reset passwords; manage service accounts and tokens',
   'roles.manage': 'create and change roles and grant them to users',
   'sessions.manage': "see and terminate other users' sessions",
   'approvals.decide': 'approve or reject actions waiting for a second person (dual approval)',
@@ -33,7 +34,11 @@ export function isPermission(value: string): value is Permission {
 }
 
 /** Permissions whose grant changes who can do what with keys; granting them to oneself needs a second administrator. */
-export const PRIVILEGED_PERMISSIONS: ReadonlySet<Permission> = new Set(['keys.manage', 'roles.manage', 'users.manage']);
+export const PRIVILEGED_PERMISSIONS: ReadonlySet<Permission> = new Set([
+  'keys.manage',
+  'roles.manage',
+  'users.manage',
+]);
 
 /**
  * Permissions that only make sense system-wide: they are granted with the `all` scope only, because

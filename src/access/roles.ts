@@ -10,7 +10,12 @@ export interface RoleDefinition {
   mfaRequired: boolean;
 }
 
-const builtIn = (id: string, name: string, description: string, permissions: Permission[]): RoleDefinition => ({
+const builtIn = (
+  id: string,
+  name: string,
+  description: string,
+  permissions: Permission[],
+): RoleDefinition => ({
   id,
   name,
   description,
@@ -24,7 +29,11 @@ const builtIn = (id: string, name: string, description: string, permissions: Per
  * the people who run the system, the people who hold keys and the people who check both.
  */
 export const BUILTIN_ROLES: readonly RoleDefinition[] = [
-  builtIn('viewer', 'Viewer', 'watches live video of cameras in scope', ['video.live', 'camera.view', 'zone.view']),
+  builtIn('viewer', 'Viewer', 'watches live video of cameras in scope', [
+    'video.live',
+    'camera.view',
+    'zone.view',
+  ]),
   builtIn('operator', 'Operator', 'control-room operator: live view and playback', [
     'video.live',
     'video.playback',
@@ -62,22 +71,27 @@ export const BUILTIN_ROLES: readonly RoleDefinition[] = [
     'camera.view',
     'zone.view',
   ]),
-  builtIn('administrator', 'Administrator', 'runs the system: accounts, roles, cameras, settings — not the keys', [
-    'video.live',
-    'video.playback',
-    'camera.view',
-    'camera.manage',
-    'recording.manage',
-    'recording.delete',
-    'zone.view',
-    'zone.manage',
-    'users.manage',
-    'roles.manage',
-    'sessions.manage',
-    'approvals.decide',
-    'compliance.read',
-    'system.configure',
-  ]),
+  builtIn(
+    'administrator',
+    'Administrator',
+    'runs the system: accounts, roles, cameras, settings — not the keys',
+    [
+      'video.live',
+      'video.playback',
+      'camera.view',
+      'camera.manage',
+      'recording.manage',
+      'recording.delete',
+      'zone.view',
+      'zone.manage',
+      'users.manage',
+      'roles.manage',
+      'sessions.manage',
+      'approvals.decide',
+      'compliance.read',
+      'system.configure',
+    ],
+  ),
 ];
 
 export const BUILTIN_ROLE_IDS = BUILTIN_ROLES.map((r) => r.id);

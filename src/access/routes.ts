@@ -65,7 +65,10 @@ export function accessRoutes(access: AccessService): FastifyPluginAsync {
         schema: {
           summary: 'The permission catalogue',
           tags: ['access'],
-          response: { 200: Type.Array(Type.Object({ id: Type.String(), description: Type.String() })), ...errors },
+          response: {
+            200: Type.Array(Type.Object({ id: Type.String(), description: Type.String() })),
+            ...errors,
+          },
         },
       },
       async () => Object.entries(PERMISSIONS).map(([id, description]) => ({ id, description })),
@@ -73,7 +76,14 @@ export function accessRoutes(access: AccessService): FastifyPluginAsync {
 
     app.get(
       '/api/roles',
-      { config: roles, schema: { summary: 'Built-in and custom roles', tags: ['access'], response: { 200: Type.Array(RoleBody), ...errors } } },
+      {
+        config: roles,
+        schema: {
+          summary: 'Built-in and custom roles',
+          tags: ['access'],
+          response: { 200: Type.Array(RoleBody), ...errors },
+        },
+      },
       async () => (await access.store.roles()).map(roleJson),
     );
 
@@ -104,7 +114,8 @@ export function accessRoutes(access: AccessService): FastifyPluginAsync {
       {
         config: roles,
         schema: {
-          summary: "Change a role; built-in roles only change their MFA policy (relaxing it lowers the compliance level)",
+          summary:
+            'Change a role; built-in roles only change their MFA policy (relaxing it lowers the compliance level)',
           tags: ['access'],
           params: IdParam,
           body: Type.Object(
@@ -119,18 +130,36 @@ export function accessRoutes(access: AccessService): FastifyPluginAsync {
           response: { 200: ChangeBody, 202: ChangeBody, ...errors },
         },
       },
-      async (request, reply) => sendChange(reply, await access.updateRole(subjectOf(request), request.params.id, request.body)),
+      async (request, reply) =>
+        sendChange(reply, await access.updateRole(subjectOf(request), request.params.id, request.body)),
     );
 
     app.delete(
       '/api/roles/:id',
-      { config: roles, schema: { summary: 'Delete a custom role', tags: ['access'], params: IdParam, response: { 200: ChangeBody, 202: ChangeBody, ...errors } } },
-      async (request, reply) => sendChange(reply, await access.deleteRole(subjectOf(request), request.params.id)),
+      {
+        config: roles,
+        schema: {
+          summary: 'Delete a custom role',
+          tags: ['access'],
+          params: IdParam,
+          response: { 200: ChangeBody, 202: ChangeBody, ...errors },
+        },
+      },
+      async (request, reply) =>
+        sendChange(reply, await access.deleteRole(subjectOf(request), request.params.id)),
     );
 
     app.get(
       '/api/users/:id/grants',
-      { config: roles, schema: { summary: "A user's grants", tags: ['access'], params: IdParam, response: { 200: Type.Array(GrantBody), ...errors } } },
+      {
+        config: roles,
+        schema: {
+          summary: "A user's grants",
+          tags: ['access'],
+          params: IdParam,
+          response: { 200: Type.Array(GrantBody), ...errors },
+        },
+      },
       async (request) => (await access.store.grants(request.params.id)).map(grantJson),
     );
 
@@ -139,24 +168,44 @@ export function accessRoutes(access: AccessService): FastifyPluginAsync {
       {
         config: roles,
         schema: {
-          summary: 'Grant a role on a scope (all, site:<id>, zone:<id>, camera-group:<id>); self-grants of privileged roles wait for a second administrator',
+          summary:
+            'Grant a role on a scope (all, site:<id>, zone:<id>, camera-group:<id>); self-grants of privileged roles wait for a second administrator',
           tags: ['access'],
           params: IdParam,
           body: Type.Object(
-            { role: Type.String({ minLength: 1, maxLength: 63 }), scope: Type.String({ minLength: 3, maxLength: 80 }) },
+            {
+              role: Type.String({ minLength: 1, maxLength: 63 }),
+              scope: Type.String({ minLength: 3, maxLength: 80 }),
+            },
             { additionalProperties: false },
           ),
           response: { 200: ChangeBody, 202: ChangeBody, ...errors },
         },
       },
       async (request, reply) =>
-        sendChange(reply, await access.addGrant(subjectOf(request), { userId: request.params.id, roleId: request.body.role, scope: request.body.scope })),
+        sendChange(
+          reply,
+          await access.addGrant(subjectOf(request), {
+            userId: request.params.id,
+            roleId: request.body.role,
+            scope: request.body.scope,
+          }),
+        ),
     );
 
     app.delete(
       '/api/grants/:id',
-      { config: roles, schema: { summary: 'Remove a grant', tags: ['access'], params: IdParam, response: { 200: ChangeBody, 202: ChangeBody, ...errors } } },
-      async (request, reply) => sendChange(reply, await access.removeGrant(subjectOf(request), request.params.id)),
+      {
+        config: roles,
+        schema: {
+          summary: 'Remove a grant',
+          tags: ['access'],
+          params: IdParam,
+          response: { 200: ChangeBody, 202: ChangeBody, ...errors },
+        },
+      },
+      async (request, reply) =>
+        sendChange(reply, await access.removeGrant(subjectOf(request), request.params.id)),
     );
 
     const decide = { access: { permission: 'approvals.decide' } };
@@ -168,7 +217,13 @@ export function accessRoutes(access: AccessService): FastifyPluginAsync {
         schema: {
           summary: 'Dual-approval requests',
           tags: ['approvals'],
-          querystring: Type.Object({ status: Type.Optional(Type.Union(['pending', 'approved', 'rejected', 'expired', 'failed'].map((s) => Type.Literal(s)))) }),
+          querystring: Type.Object({
+            status: Type.Optional(
+              Type.Union(
+                ['pending', 'approved', 'rejected', 'expired', 'failed'].map((s) => Type.Literal(s)),
+              ),
+            ),
+          }),
           response: { 200: Type.Array(ApprovalBody), ...errors },
         },
       },
@@ -183,11 +238,20 @@ export function accessRoutes(access: AccessService): FastifyPluginAsync {
           summary: 'Approve a pending request (not your own); the action then runs',
           tags: ['approvals'],
           params: IdParam,
-          body: Type.Optional(Type.Object({ reason: Type.String({ maxLength: 500 }) }, { additionalProperties: false })),
+          body: Type.Optional(
+            Type.Object({ reason: Type.String({ maxLength: 500 }) }, { additionalProperties: false }),
+          ),
           response: { 200: ApprovalBody, ...errors },
         },
       },
-      async (request) => approvalJson(await access.approvals.approve(request.params.id, subjectOf(request), request.body?.reason ?? '')),
+      async (request) =>
+        approvalJson(
+          await access.approvals.approve(
+            request.params.id,
+            subjectOf(request),
+            (request.body as { reason?: string } | undefined)?.reason ?? '',
+          ),
+        ),
     );
 
     app.post(
@@ -198,11 +262,17 @@ export function accessRoutes(access: AccessService): FastifyPluginAsync {
           summary: 'Reject a pending request',
           tags: ['approvals'],
           params: IdParam,
-          body: Type.Object({ reason: Type.String({ minLength: 1, maxLength: 500 }) }, { additionalProperties: false }),
+          body: Type.Object(
+            { reason: Type.String({ minLength: 1, maxLength: 500 }) },
+            { additionalProperties: false },
+          ),
           response: { 200: ApprovalBody, ...errors },
         },
       },
-      async (request) => approvalJson(await access.approvals.reject(request.params.id, subjectOf(request), request.body.reason)),
+      async (request) =>
+        approvalJson(
+          await access.approvals.reject(request.params.id, subjectOf(request), request.body.reason),
+        ),
     );
   };
 }

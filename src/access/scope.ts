@@ -21,7 +21,10 @@ export function covers(scope: Scope, resource: Resource | undefined): boolean {
     case 'site':
       return resource.kind === 'site' ? resource.id === scope.id : resource.siteId === scope.id;
     case 'zone':
-      return (resource.kind === 'zone' && resource.id === scope.id) || (resource.kind === 'camera' && resource.zoneId === scope.id);
+      return (
+        (resource.kind === 'zone' && resource.id === scope.id) ||
+        (resource.kind === 'camera' && resource.zoneId === scope.id)
+      );
     case 'camera-group':
       return resource.kind === 'camera' && resource.groupIds.includes(scope.id);
   }

@@ -15,7 +15,14 @@ type RoleChange =
   | { op: 'grant.add'; userId: string; roleId: string; scope: string }
   | { op: 'grant.remove'; grantId: string }
   | { op: 'role.create'; id: string; name: string; description: string; permissions: string[] }
-  | { op: 'role.update'; id: string; name?: string; description?: string; permissions?: string[]; mfaRequired?: boolean }
+  | {
+      op: 'role.update';
+      id: string;
+      name?: string;
+      description?: string;
+      permissions?: string[];
+      mfaRequired?: boolean;
+    }
   | { op: 'role.delete'; id: string };
 
 /**
@@ -40,7 +47,9 @@ export class AccessService {
   }
 
   /** Builds the subject the decision function sees for an authenticated user. */
-  async subject(input: Omit<Subject, 'grants' | 'tokenPermissions'> & { tokenPermissions?: string[] | null }): Promise<Subject> {
+  async subject(
+    input: Omit<Subject, 'grants' | 'tokenPermissions'> & { tokenPermissions?: string[] | null },
+  ): Promise<Subject> {
     const grants = await this.store.effectiveGrants(input.userId);
     return {
       ...input,
@@ -50,7 +59,12 @@ export class AccessService {
   }
 
   /** Decides and, on denial, audits before answering. */
-  async authorize(subject: Subject, permission: Permission, target: Target, route: string): Promise<Decision> {
+  async authorize(
+    subject: Subject,
+    permission: Permission,
+    target: Target,
+    route: string,
+  ): Promise<Decision> {
     const decision = decide(subject, permission, target);
     if (!decision.allowed) {
       await this.audit.append({
@@ -58,7 +72,11 @@ export class AccessService {
         outcome: 'denied',
         actor: actorOf(subject),
         ...(typeof target === 'object' && {
-          target: { type: target.kind, id: target.id, ...(target.kind !== 'site' && { zone: target.kind === 'zone' ? target.id : target.zoneId }) },
+          target: {
+            type: target.kind,
+            id: target.id,
+            ...(target.kind !== 'site' && { zone: target.kind === 'zone' ? target.id : target.zoneId }),
+          },
         }),
         reason: decision.reason,
         details: { permission, route },
@@ -67,7 +85,10 @@ export class AccessService {
     return decision;
   }
 
-  async createRole(by: Subject, input: { id: string; name: string; description: string; permissions: string[] }): Promise<ChangeOutcome<JsonValue>> {
+  async createRole(
+    by: Subject,
+    input: { id: string; name: string; description: string; permissions: string[] },
+  ): Promise<ChangeOutcome<JsonValue>> {
     return this.change(by, { op: 'role.create', ...input }, `create role ${input.id}`);
   }
 
@@ -83,25 +104,52 @@ export class AccessService {
     return this.change(by, { op: 'role.delete', id }, `delete role ${id}`);
   }
 
-  async addGrant(by: Subject, input: { userId: string; roleId: string; scope: string }): Promise<ChangeOutcome<JsonValue>> {
+  async addGrant(
+    by: Subject,
+    input: { userId: string; roleId: string; scope: string },
+  ): Promise<ChangeOutcome<JsonValue>> {
     const role = await this.store.role(input.roleId);
     if (!role) throw new PalisadeError('ROLE_NOT_FOUND', `no role ${input.roleId}`, { status: 404 });
     if (!parseScope(input.scope)) {
-      throw new PalisadeError('SCOPE_INVALID', 'a scope is all, site:<id>, zone:<id> or camera-group:<id>', { status: 400 });
+      throw new PalisadeError('SCOPE_INVALID', 'a scope is all, site:<id>, zone:<id> or camera-group:<id>', {
+        status: 400,
+      });
     }
-    const selfPrivileged = input.userId === by.userId && role.permissions.some((p) => PRIVILEGED_PERMISSIONS.has(p));
-    return this.change(by, { op: 'grant.add', ...input }, `grant ${role.id} on ${input.scope} to user ${input.userId}`, selfPrivileged);
+    const selfPrivileged =
+      input.userId === by.userId && role.permissions.some((p) => PRIVILEGED_PERMISSIONS.has(p));
+    return this.change(
+      by,
+      { op: 'grant.add', ...input },
+      `grant ${role.id} on ${input.scope} to user ${input.userId}`,
+      selfPrivileged,
+    );
   }
 
   async removeGrant(by: Subject, grantId: string): Promise<ChangeOutcome<JsonValue>> {
     const grant = await this.store.grant(grantId);
     if (!grant) throw new PalisadeError('GRANT_NOT_FOUND', `no grant ${grantId}`, { status: 404 });
-    return this.change(by, { op: 'grant.remove', grantId }, `remove grant ${grant.roleId} on ${describeScope(grant.scope)} from user ${grant.userId}`);
+    return this.change(
+      by,
+      { op: 'grant.remove', grantId },
+      `remove grant ${grant.roleId} on ${describeScope(grant.scope)} from user ${grant.userId}`,
+    );
   }
 
-  private async change(by: Subject, change: RoleChange, summary: string, forceApproval = false): Promise<ChangeOutcome<JsonValue>> {
+  private async change(
+    by: Subject,
+    change: RoleChange,
+    summary: string,
+    forceApproval = false,
+  ): Promise<ChangeOutcome<JsonValue>> {
     if (forceApproval || this.approvals.requires('role.change')) {
-      return { pending: await this.approvals.request({ action: 'role.change', summary, payload: change as unknown as JsonValue, by }) };
+      return {
+        pending: await this.approvals.request({
+          action: 'role.change',
+          summary,
+          payload: change,
+          by,
+        }),
+      };
     }
     return { done: await this.apply(change, actorOf(by), null) };
   }
@@ -111,22 +159,45 @@ export class AccessService {
     switch (change.op) {
       case 'role.create': {
         const role = await this.store.createRole(change);
-        await this.audit.append({ action: 'role.created', outcome: 'success', actor, target: { type: 'role', id: role.id }, details: { ...details, permissions: [...role.permissions] } });
+        await this.audit.append({
+          action: 'role.created',
+          outcome: 'success',
+          actor,
+          target: { type: 'role', id: role.id },
+          details: { ...details, permissions: [...role.permissions] },
+        });
         return roleJson(role);
       }
       case 'role.update': {
         const { op: _op, id, ...rest } = change;
         const role = await this.store.updateRole(id, rest);
-        await this.audit.append({ action: 'role.updated', outcome: 'success', actor, target: { type: 'role', id }, details: { ...details, change: rest as JsonValue } });
+        await this.audit.append({
+          action: 'role.updated',
+          outcome: 'success',
+          actor,
+          target: { type: 'role', id },
+          details: { ...details, change: rest as JsonValue },
+        });
         return roleJson(role);
       }
       case 'role.delete':
         await this.store.deleteRole(change.id);
-        await this.audit.append({ action: 'role.deleted', outcome: 'success', actor, target: { type: 'role', id: change.id }, details });
+        await this.audit.append({
+          action: 'role.deleted',
+          outcome: 'success',
+          actor,
+          target: { type: 'role', id: change.id },
+          details,
+        });
         return { deleted: change.id };
       case 'grant.add': {
         const scope = parseScope(change.scope)!;
-        const grant = await this.store.addGrant({ userId: change.userId, roleId: change.roleId, scope, createdBy: actor.id });
+        const grant = await this.store.addGrant({
+          userId: change.userId,
+          roleId: change.roleId,
+          scope,
+          createdBy: actor.id,
+        });
         await this.audit.append({
           action: 'grant.added',
           outcome: 'success',
@@ -153,7 +224,12 @@ export class AccessService {
   }
 
   /** IdP group → role mapping, applied at every SSO sign-in (grants marked as managed by the IdP). */
-  async applyIdpGroups(userId: string, issuer: string, groups: string[], mapping: readonly { group: string; role: string; scope: string }[]): Promise<void> {
+  async applyIdpGroups(
+    userId: string,
+    issuer: string,
+    groups: string[],
+    mapping: readonly { group: string; role: string; scope: string }[],
+  ): Promise<void> {
     const grants: { roleId: string; scope: Scope }[] = [];
     for (const m of mapping) {
       const scope = parseScope(m.scope);
@@ -164,9 +240,23 @@ export class AccessService {
 }
 
 export function roleJson(r: RoleDefinition) {
-  return { id: r.id, name: r.name, description: r.description, permissions: [...r.permissions], builtIn: r.builtIn, mfaRequired: r.mfaRequired };
+  return {
+    id: r.id,
+    name: r.name,
+    description: r.description,
+    permissions: [...r.permissions],
+    builtIn: r.builtIn,
+    mfaRequired: r.mfaRequired,
+  };
 }
 
 export function grantJson(g: Grant) {
-  return { id: g.id, userId: g.userId, roleId: g.roleId, scope: describeScope(g.scope), createdAt: g.createdAt, createdBy: g.createdBy };
+  return {
+    id: g.id,
+    userId: g.userId,
+    roleId: g.roleId,
+    scope: describeScope(g.scope),
+    createdAt: g.createdAt,
+    createdBy: g.createdBy,
+  };
 }

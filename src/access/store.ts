@@ -56,7 +56,12 @@ export class AccessStore {
   }
 
   async roles(): Promise<RoleDefinition[]> {
-    const rows = await this.db.selectFrom('role').selectAll().orderBy('built_in', 'desc').orderBy('id').execute();
+    const rows = await this.db
+      .selectFrom('role')
+      .selectAll()
+      .orderBy('built_in', 'desc')
+      .orderBy('id')
+      .execute();
     return rows.map(toRole);
   }
 
@@ -65,12 +70,20 @@ export class AccessStore {
     return row && toRole(row);
   }
 
-  async createRole(input: { id: string; name: string; description: string; permissions: string[] }): Promise<RoleDefinition> {
+  async createRole(input: {
+    id: string;
+    name: string;
+    description: string;
+    permissions: string[];
+  }): Promise<RoleDefinition> {
     if (!ROLE_ID.test(input.id)) {
-      throw new PalisadeError('ROLE_INVALID', 'a role id is lower-case letters, digits and dashes', { status: 400 });
+      throw new PalisadeError('ROLE_INVALID', 'a role id is lower-case letters, digits and dashes', {
+        status: 400,
+      });
     }
     const permissions = checkPermissions(input.permissions);
-    if (await this.role(input.id)) throw new PalisadeError('ROLE_EXISTS', `role ${input.id} already exists`, { status: 409 });
+    if (await this.role(input.id))
+      throw new PalisadeError('ROLE_EXISTS', `role ${input.id} already exists`, { status: 409 });
     const now = new Date().toISOString();
     await this.db
       .insertInto('role')
@@ -95,13 +108,19 @@ export class AccessStore {
   ): Promise<RoleDefinition> {
     const role = await this.role(id);
     if (!role) throw new PalisadeError('ROLE_NOT_FOUND', `no role ${id}`, { status: 404 });
-    if (role.builtIn && (change.permissions !== undefined || change.name !== undefined || change.description !== undefined)) {
-      throw new PalisadeError('ROLE_BUILT_IN', `built-in role ${id} can only have its MFA policy changed`, { status: 409 });
+    if (
+      role.builtIn &&
+      (change.permissions !== undefined || change.name !== undefined || change.description !== undefined)
+    ) {
+      throw new PalisadeError('ROLE_BUILT_IN', `built-in role ${id} can only have its MFA policy changed`, {
+        status: 409,
+      });
     }
     const set: Partial<AccessTables['role']> = { updated_at: new Date().toISOString() };
     if (change.name !== undefined) set.name = change.name;
     if (change.description !== undefined) set.description = change.description;
-    if (change.permissions !== undefined) set.permissions = JSON.stringify(checkPermissions(change.permissions));
+    if (change.permissions !== undefined)
+      set.permissions = JSON.stringify(checkPermissions(change.permissions));
     if (change.mfaRequired !== undefined) set.mfa_required = change.mfaRequired ? 1 : 0;
     await this.db.updateTable('role').set(set).where('id', '=', id).execute();
     return (await this.role(id))!;
@@ -110,9 +129,17 @@ export class AccessStore {
   async deleteRole(id: string): Promise<void> {
     const role = await this.role(id);
     if (!role) throw new PalisadeError('ROLE_NOT_FOUND', `no role ${id}`, { status: 404 });
-    if (role.builtIn) throw new PalisadeError('ROLE_BUILT_IN', `built-in role ${id} cannot be deleted`, { status: 409 });
-    const used = await this.db.selectFrom('role_grant').select('id').where('role_id', '=', id).executeTakeFirst();
-    if (used) throw new PalisadeError('ROLE_IN_USE', `role ${id} is still granted; remove its grants first`, { status: 409 });
+    if (role.builtIn)
+      throw new PalisadeError('ROLE_BUILT_IN', `built-in role ${id} cannot be deleted`, { status: 409 });
+    const used = await this.db
+      .selectFrom('role_grant')
+      .select('id')
+      .where('role_id', '=', id)
+      .executeTakeFirst();
+    if (used)
+      throw new PalisadeError('ROLE_IN_USE', `role ${id} is still granted; remove its grants first`, {
+        status: 409,
+      });
     await this.db.deleteFrom('role').where('id', '=', id).execute();
   }
 
@@ -169,10 +196,19 @@ export class AccessStore {
   }
 
   /** Replaces the grants an identity provider manages for a user (marked by `createdBy`). */
-  async replaceManagedGrants(userId: string, createdBy: string, grants: { roleId: string; scope: Scope }[]): Promise<void> {
-    await this.db.deleteFrom('role_grant').where('user_id', '=', userId).where('created_by', '=', createdBy).execute();
+  async replaceManagedGrants(
+    userId: string,
+    createdBy: string,
+    grants: { roleId: string; scope: Scope }[],
+  ): Promise<void> {
+    await this.db
+      .deleteFrom('role_grant')
+      .where('user_id', '=', userId)
+      .where('created_by', '=', createdBy)
+      .execute();
     for (const g of grants) {
-      if (await this.role(g.roleId)) await this.addGrant({ userId, roleId: g.roleId, scope: g.scope, createdBy });
+      if (await this.role(g.roleId))
+        await this.addGrant({ userId, roleId: g.roleId, scope: g.scope, createdBy });
     }
   }
 
@@ -181,7 +217,13 @@ export class AccessStore {
     const rows = await this.db
       .selectFrom('role_grant')
       .innerJoin('role', 'role.id', 'role_grant.role_id')
-      .select(['role_grant.id as id', 'role_grant.role_id as role_id', 'role_grant.scope_kind', 'role_grant.scope_id', 'role.permissions'])
+      .select([
+        'role_grant.id as id',
+        'role_grant.role_id as role_id',
+        'role_grant.scope_kind',
+        'role_grant.scope_id',
+        'role.permissions',
+      ])
       .where('role_grant.user_id', '=', userId)
       .execute();
     return rows.map((r) => ({
@@ -210,7 +252,9 @@ export class AccessStore {
 function checkPermissions(values: string[]): Permission[] {
   const unknown = values.filter((p) => !isPermission(p));
   if (unknown.length > 0) {
-    throw new PalisadeError('PERMISSION_UNKNOWN', `unknown permission(s): ${unknown.join(', ')}`, { status: 400 });
+    throw new PalisadeError('PERMISSION_UNKNOWN', `unknown permission(s): ${unknown.join(', ')}`, {
+      status: 400,
+    });
   }
   return [...new Set(values as Permission[])];
 }
@@ -246,4 +290,3 @@ function toGrant(r: AccessTables['role_grant']): Grant {
     createdBy: r.created_by,
   };
 }
-

@@ -12,15 +12,30 @@ const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
  * 401/403 leaves. This is the only place the two meet, which keeps identity/ free of permissions and
  * access/ free of credentials.
  */
-export function createGuard(deps: { identity: IdentityService; access: AccessService; audit: AuditSink }): Guard {
+export function createGuard(deps: {
+  identity: IdentityService;
+  access: AccessService;
+  audit: AuditSink;
+}): Guard {
   const { identity, access, audit } = deps;
 
-  const refuse = async (request: FastifyRequest, code: string, message: string, status: number): Promise<never> => {
+  const refuse = async (
+    request: FastifyRequest,
+    code: string,
+    message: string,
+    status: number,
+  ): Promise<never> => {
     await audit.append({
       action: 'access.denied',
       outcome: 'denied',
       actor: request.principal
-        ? { type: request.principal.kind === 'service' ? 'service' : 'user', id: request.principal.userId, name: request.principal.username, auth: request.principal.auth, address: request.ip }
+        ? {
+            type: request.principal.kind === 'service' ? 'service' : 'user',
+            id: request.principal.userId,
+            name: request.principal.username,
+            auth: request.principal.auth,
+            address: request.ip,
+          }
         : { type: 'user', id: 'anonymous', auth: 'none', address: request.ip },
       reason: message,
       details: { route: `${request.method} ${request.routeOptions.url ?? request.url}`, code },
@@ -74,11 +89,26 @@ export function createGuard(deps: { identity: IdentityService; access: AccessSer
     // Refuse before resolving the resource, so that a caller without the permission anywhere cannot
     // learn from a 404 which resources exist.
     if (typeof rule.target === 'function') {
-      const anywhere = await access.authorize(subject, rule.permission as Permission, 'some', `${request.method} ${request.routeOptions.url ?? ''}`);
-      if (!anywhere.allowed) throw new PalisadeError('ACCESS_DENIED', `not allowed: ${anywhere.reason}`, { status: 403 });
+      const anywhere = await access.authorize(
+        subject,
+        rule.permission as Permission,
+        'some',
+        `${request.method} ${request.routeOptions.url ?? ''}`,
+      );
+      if (!anywhere.allowed)
+        throw new PalisadeError('ACCESS_DENIED', `not allowed: ${anywhere.reason}`, { status: 403 });
     }
-    const target: Target = typeof rule.target === 'function' ? ((await rule.target(request)) as Target) : (rule.target ?? 'system');
-    const decision = await access.authorize(subject, rule.permission as Permission, target, `${request.method} ${request.routeOptions.url ?? ''}`);
-    if (!decision.allowed) throw new PalisadeError('ACCESS_DENIED', `not allowed: ${decision.reason}`, { status: 403 });
+    const target: Target =
+      typeof rule.target === 'function'
+        ? ((await rule.target(request)) as Target)
+        : (rule.target ?? 'system');
+    const decision = await access.authorize(
+      subject,
+      rule.permission as Permission,
+      target,
+      `${request.method} ${request.routeOptions.url ?? ''}`,
+    );
+    if (!decision.allowed)
+      throw new PalisadeError('ACCESS_DENIED', `not allowed: ${decision.reason}`, { status: 403 });
   };
 }

@@ -4,7 +4,13 @@ import type { AuditSink } from '../audit/index.js';
 import type { Config } from '../config/index.js';
 import type { Database } from '../db/index.js';
 import { PalisadeError } from '../errors/index.js';
-import { IdentityService, type IdentityPolicy, type OidcSettings, type RelyingParty, type SecretBox } from '../identity/index.js';
+import {
+  IdentityService,
+  type IdentityPolicy,
+  type OidcSettings,
+  type RelyingParty,
+  type SecretBox,
+} from '../identity/index.js';
 
 export function identityPolicy(config: Config): IdentityPolicy {
   const i = config.identity;
@@ -35,7 +41,8 @@ export class PublicOrigin {
   }
 
   get origin(): string {
-    if (this.value === undefined) throw new PalisadeError('INTERNAL_ERROR', 'public origin used before the server listens');
+    if (this.value === undefined)
+      throw new PalisadeError('INTERNAL_ERROR', 'public origin used before the server listens');
     return this.value;
   }
 }
@@ -52,7 +59,11 @@ export function relyingParty(origin: PublicOrigin): RelyingParty {
   };
 }
 
-function oidcSettings(config: Config, origin: PublicOrigin, env: NodeJS.ProcessEnv): OidcSettings | undefined {
+function oidcSettings(
+  config: Config,
+  origin: PublicOrigin,
+  env: NodeJS.ProcessEnv,
+): OidcSettings | undefined {
   const o = config.identity.oidc;
   if (!o) return undefined;
   let clientSecret: string | undefined;
@@ -60,11 +71,17 @@ function oidcSettings(config: Config, origin: PublicOrigin, env: NodeJS.ProcessE
   else if (o.clientSecretEnv !== undefined) {
     clientSecret = env[o.clientSecretEnv];
     if (clientSecret === undefined) {
-      throw new PalisadeError('CONFIG_INVALID', `identity.oidc.clientSecretEnv: environment variable ${o.clientSecretEnv} is not set`);
+      throw new PalisadeError(
+        'CONFIG_INVALID',
+        `identity.oidc.clientSecretEnv: environment variable ${o.clientSecretEnv} is not set`,
+      );
     }
   }
   if (o.issuer.startsWith('http://') && !o.allowHttp) {
-    throw new PalisadeError('CONFIG_INVALID', 'identity.oidc.issuer: plain http is refused; use https (or allowHttp for loopback tests)');
+    throw new PalisadeError(
+      'CONFIG_INVALID',
+      'identity.oidc.issuer: plain http is refused; use https (or allowHttp for loopback tests)',
+    );
   }
   return {
     issuer: o.issuer,

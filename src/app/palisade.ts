@@ -48,7 +48,10 @@ export function prepareDataDir(dataDir: string): string {
 }
 
 /** Opens the database and brings its schema up to date. Used by every command that touches state. */
-export async function openState(config: Config, logger: Logger): Promise<{ database: Database; instanceId: string }> {
+export async function openState(
+  config: Config,
+  logger: Logger,
+): Promise<{ database: Database; instanceId: string }> {
   const dataDir = prepareDataDir(config.dataDir);
   const database = openDatabase({ url: config.database.url, dataDir, poolSize: config.database.poolSize });
   try {
@@ -66,7 +69,11 @@ export async function openState(config: Config, logger: Logger): Promise<{ datab
  * Opens state and the domain services, and makes sure the first-start defaults exist: built-in roles,
  * a default site and zone, and the first administrator (with a one-time password, never a default one).
  */
-export async function openServices(config: Config, logger: Logger, options: { periodicCheckpoints: boolean }): Promise<PalisadeServices> {
+export async function openServices(
+  config: Config,
+  logger: Logger,
+  options: { periodicCheckpoints: boolean },
+): Promise<PalisadeServices> {
   const dataDir = prepareDataDir(config.dataDir);
   const { database, instanceId } = await openState(config, logger);
   let audit: AuditLog | undefined;
@@ -79,7 +86,12 @@ export async function openServices(config: Config, logger: Logger, options: { pe
     const origin = new PublicOrigin(config.http.publicUrl);
     const identity = createIdentity({ config, database, audit, access, box: fileSecretBox(dataDir), origin });
     const firstAdministrator = await identity.ensureFirstAdministrator(async (userId) => {
-      await access.store.addGrant({ userId, roleId: 'administrator', scope: { kind: 'all' }, createdBy: 'palisade.init' });
+      await access.store.addGrant({
+        userId,
+        roleId: 'administrator',
+        scope: { kind: 'all' },
+        createdBy: 'palisade.init',
+      });
     });
     const log = audit;
     return {
@@ -118,7 +130,13 @@ export async function startPalisade(config: Config, logger: Logger): Promise<Run
     });
     const actor = (request: Parameters<typeof principalOf>[0]): AuditActor => {
       const p = principalOf(request);
-      return { type: p.kind === 'service' ? 'service' : 'user', id: p.userId, name: p.username, auth: p.auth, address: p.address };
+      return {
+        type: p.kind === 'service' ? 'service' : 'user',
+        id: p.userId,
+        name: p.username,
+        auth: p.auth,
+        address: p.address,
+      };
     };
     const app = await buildHttpServer({
       tls,
@@ -139,7 +157,14 @@ export async function startPalisade(config: Config, logger: Logger): Promise<Run
             const scopes = scopesFor(subjectOf(request), 'zone.view');
             return new Set(
               all
-                .filter((z) => scopes.some((s) => s.kind === 'all' || (s.kind === 'site' && s.id === z.siteId) || (s.kind === 'zone' && s.id === z.id)))
+                .filter((z) =>
+                  scopes.some(
+                    (s) =>
+                      s.kind === 'all' ||
+                      (s.kind === 'site' && s.id === z.siteId) ||
+                      (s.kind === 'zone' && s.id === z.id),
+                  ),
+                )
                 .map((z) => z.id),
             );
           },
@@ -166,7 +191,12 @@ export async function startPalisade(config: Config, logger: Logger): Promise<Run
       tls,
       async stop() {
         await app.close();
-        await audit.append({ action: 'system.stopped', outcome: 'success', actor: SYSTEM_ACTOR, target: { type: 'instance', id: instanceId } });
+        await audit.append({
+          action: 'system.stopped',
+          outcome: 'success',
+          actor: SYSTEM_ACTOR,
+          target: { type: 'instance', id: instanceId },
+        });
         // The last checkpoint covers the stop itself, so an auditor can tell a clean stop from a crash.
         await audit.signCheckpoint();
         await services.close();

@@ -1,9 +1,8 @@
-import { hash } from 'node:crypto';
 import { mkdir, open, readFile, rename, rm, stat, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { PalisadeError, describeError } from '../errors/index.js';
 import { openCheckpoint, parseCheckpointText, type Checkpoint } from './checkpoint.js';
-import { HASH_SIZE } from './merkle.js';
+import { readEntries, type Progress } from './entries-reader.js';
 import { parseVerifierKey, type VerifierKey } from './note.js';
 import type { TransparencyLog } from './tlog.js';
 import { TreeVerifier, type VerifyFailure, type VerifyReport } from './verify.js';
@@ -47,10 +46,7 @@ export interface ExportSummary {
   checkpoint: Checkpoint;
 }
 
-export type Progress = (done: number, total: number) => void;
-
-/** Largest entry line the verifier reads (leaves are far smaller; this bounds memory on hostile input). */
-export const MAX_LINE_BYTES = 4 * 1024 * 1024;
+export type { Progress };
 const MAX_SMALL_FILE = 1024 * 1024;
 const MAX_CHECKPOINT_LINE = 256 * 1024;
 const WRITE_CHUNK = 1024 * 1024;
@@ -329,8 +325,12 @@ export async function verifyExport(dirArg: string, options: VerifyOptions = {}):
 
   const verifier = new TreeVerifier(checkpoints);
   const failure =
-    (await readEntries(path.join(dir, FILES.entries), verifier, manifest.treeSize, options.onProgress)) ??
-    verifier.finish();
+    (await readEntries(
+      { file: path.join(dir, FILES.entries), label: FILES.entries, total: manifest.treeSize },
+      verifier,
+      checkpoints.map((c) => c.size).sort((a, b) => a - b),
+      options.onProgress,
+    )) ?? verifier.finish();
   report.entries = verifier.size;
   if (failure) return fail(failure);
   report.treeSize = latest.size;
@@ -378,128 +378,4 @@ async function* readLines(file: string, maxLine: number): AsyncGenerator<string 
   } finally {
     await handle.close();
   }
-}
-
-const HEX = new Int8Array(256).fill(-1);
-for (let i = 0; i < 16; i++) {
-  HEX['0123456789abcdef'.charCodeAt(i)] = i;
-}
-const INDEX_PREFIX = Buffer.from('{"index":');
-const HASH_PREFIX = Buffer.from(',"leafHash":');
-const LEAF_PREFIX = Buffer.from(',"leaf":');
-const NULL = Buffer.from('null');
-
-function startsWith(buf: Buffer, at: number, prefix: Buffer): boolean {
-  return buf.compare(prefix, 0, prefix.length, at, at + prefix.length) === 0;
-}
-
-/**
- * Streams entries.jsonl through the verifier. Parsing is byte-level (no JSON.parse per line) so that
- * verification runs close to the speed of hashing itself.
- */
-async function readEntries(
-  file: string,
-  verifier: TreeVerifier,
-  total: number,
-  onProgress?: Progress,
-): Promise<VerifyFailure | undefined> {
-  let handle: FileHandle;
-  try {
-    handle = await open(file, 'r');
-  } catch (err) {
-    throw unreadable(`cannot read ${file}: ${describeError(err)}`, err);
-  }
-  try {
-    let buf = Buffer.allocUnsafe(8 * 1024 * 1024);
-    let have = 0;
-    let eof = false;
-    const recorded = Buffer.alloc(HASH_SIZE);
-    let lineNo = 0;
-    while (!eof) {
-      if (have === buf.length) {
-        if (buf.length >= MAX_LINE_BYTES * 2) {
-          return verifier.unreadable(`line ${lineNo + 1} is longer than ${MAX_LINE_BYTES} bytes`);
-        }
-        const bigger = Buffer.allocUnsafe(buf.length * 2);
-        buf.copy(bigger, 0, 0, have);
-        buf = bigger;
-      }
-      const { bytesRead } = await handle.read(buf, have, buf.length - have, null);
-      if (bytesRead === 0) eof = true;
-      have += bytesRead;
-      let start = 0;
-      for (;;) {
-        const nl = buf.indexOf(10, start);
-        if (nl < 0 || nl >= have) break;
-        lineNo++;
-        if (nl - start > MAX_LINE_BYTES) {
-          return verifier.unreadable(`line ${lineNo} is longer than ${MAX_LINE_BYTES} bytes`);
-        }
-        const failure = entryLine(buf, start, nl, recorded, verifier, lineNo);
-        if (failure) return failure;
-        if (verifier.size % PROGRESS_EVERY === 0) onProgress?.(verifier.size, total);
-        start = nl + 1;
-      }
-      if (eof && start < have) {
-        return verifier.unreadable(`${FILES.entries} ends in the middle of line ${lineNo + 1} (truncated)`);
-      }
-      buf.copy(buf, 0, start, have);
-      have -= start;
-    }
-    onProgress?.(verifier.size, total);
-    return undefined;
-  } finally {
-    await handle.close();
-  }
-}
-
-function entryLine(
-  buf: Buffer,
-  start: number,
-  end: number,
-  recorded: Buffer,
-  verifier: TreeVerifier,
-  lineNo: number,
-): VerifyFailure | undefined {
-  const malformed = (why: string): VerifyFailure =>
-    verifier.unreadable(`${FILES.entries} line ${lineNo} is malformed (${why})`);
-  let at = start;
-  if (!startsWith(buf, at, INDEX_PREFIX)) return malformed('expected {"index":');
-  at += INDEX_PREFIX.length;
-  let index = 0;
-  const digitsFrom = at;
-  while (at < end && buf[at]! >= 0x30 && buf[at]! <= 0x39 && at - digitsFrom < 16) {
-    index = index * 10 + buf[at]! - 0x30;
-    at++;
-  }
-  if (at === digitsFrom || (buf[digitsFrom] === 0x30 && at - digitsFrom > 1)) return malformed('bad index');
-  if (!startsWith(buf, at, HASH_PREFIX)) return malformed('expected ,"leafHash":');
-  at += HASH_PREFIX.length;
-  let hasRecorded = true;
-  if (buf[at] === 0x22) {
-    for (let i = 0; i < HASH_SIZE; i++) {
-      const hi = HEX[buf[at + 1 + 2 * i]!]!;
-      const lo = HEX[buf[at + 2 + 2 * i]!]!;
-      if (hi < 0 || lo < 0) return malformed('leafHash is not 64 lower-case hex digits');
-      recorded[i] = (hi << 4) | lo;
-    }
-    if (buf[at + 1 + 2 * HASH_SIZE] !== 0x22) return malformed('leafHash is not 64 lower-case hex digits');
-    at += 2 + 2 * HASH_SIZE;
-  } else if (startsWith(buf, at, NULL)) {
-    hasRecorded = false;
-    at += NULL.length;
-  } else {
-    return malformed('leafHash must be a hex string or null');
-  }
-  if (!startsWith(buf, at, LEAF_PREFIX)) return malformed('expected ,"leaf":');
-  at += LEAF_PREFIX.length;
-  const leafEnd = end - 1;
-  if (leafEnd <= at || buf[leafEnd] !== 0x7d) return malformed('expected the line to end with }');
-  // The leaf hash is SHA-256(0x00 || leaf). The byte before the leaf is the ':' we just matched; put the
-  // 0x00 prefix there for the moment so the leaf is hashed in place, without a copy.
-  const colon = buf[at - 1]!;
-  buf[at - 1] = 0x00;
-  const actual = hash('sha256', buf.subarray(at - 1, leafEnd), 'buffer');
-  buf[at - 1] = colon;
-  return verifier.add(index, actual, hasRecorded ? recorded : null);
 }

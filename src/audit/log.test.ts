@@ -289,6 +289,8 @@ for (const dialect of DIALECTS) {
         receipts.map((r) => r.index),
         Array.from({ length: 10 }, (_, i) => i),
       );
+      await assert.rejects(other.append(Buffer.from('two\nlines'), null), { code: 'TLOG_LEAF_INVALID' });
+      await assert.rejects(other.append(Buffer.alloc(0), null), { code: 'TLOG_LEAF_INVALID' });
       const cp = await other.signCheckpoint();
       assert.equal(cp.size, 10);
       assert.equal(cp.origin, 'palisade.test/video');

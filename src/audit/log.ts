@@ -1,4 +1,6 @@
+import type { Kysely } from 'kysely';
 import type { Database } from '../db/index.js';
+import { insertRows } from './bulk-insert.js';
 import { describeError } from '../errors/index.js';
 import { leafHash } from './merkle.js';
 import type { Logger } from '../log/index.js';
@@ -66,6 +68,18 @@ export interface AuditLog {
   close(): Promise<void>;
 }
 
+const AUDIT_ROW_KEYS = [
+  'time_ms',
+  'action',
+  'outcome',
+  'actor_type',
+  'actor_id',
+  'target_type',
+  'target_id',
+  'zone',
+] as const satisfies readonly (keyof AuditRow)[];
+const AUDIT_EVENT_COLUMNS = ['idx', ...AUDIT_ROW_KEYS];
+
 /** Query columns written beside each entry (`audit_event`). */
 export type AuditRow = {
   time_ms: number;
@@ -87,11 +101,13 @@ export async function openAuditLog(options: AuditLogOptions): Promise<AuditLog> 
     previousKeys: options.previousKeys ?? [],
     ...(options.logger ? { logger: options.logger } : {}),
     async onAppend(db, entries) {
-      await db
-        .withTables<AuditTables>()
-        .insertInto('audit_event')
-        .values(entries.map((e) => ({ idx: e.index, ...e.row })))
-        .execute();
+      await insertRows(
+        db as unknown as Kysely<unknown>,
+        options.database.dialect,
+        'audit_event',
+        AUDIT_EVENT_COLUMNS,
+        entries.map((e) => [e.index, ...AUDIT_ROW_KEYS.map((k) => e.row[k])]),
+      );
     },
   });
   const db = options.database.kysely.withTables<TlogTables & AuditTables>();

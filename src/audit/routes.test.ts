@@ -24,6 +24,8 @@ describe('audit HTTP routes (plugin on its own server)', () => {
       bodyLimitBytes: 4096,
       rateLimit: { max: 10_000, windowMs: 60_000 },
       readiness: [],
+      // Stands in for identity + access; this test is about the routes, the guard has its own tests.
+      guard: async () => undefined,
       routes: [
         async (instance) => {
           instance.addHook('onRoute', (r) => void routes.push(r));
@@ -48,7 +50,7 @@ describe('audit HTTP routes (plugin on its own server)', () => {
       for (const r of routes) {
         assert.deepEqual(
           r.config,
-          { permission: 'audit.read' },
+          { access: { permission: 'audit.read' } },
           `${String(r.method)} ${r.url} requires audit.read`,
         );
       }

@@ -5,13 +5,6 @@ import type { AuditActor } from './event.js';
 import type { AuditLog } from './log.js';
 import { MAX_PAGE, type AuditQuery } from './query.js';
 
-declare module 'fastify' {
-  interface FastifyContextConfig {
-    /** The permission the authorization hook requires for this route (access/ decides). */
-    permission?: string;
-  }
-}
-
 export interface AuditRoutesOptions {
   log: AuditLog;
   /** Who is asking: the authentication hook's subject, as an audit actor. */

@@ -1,18 +1,27 @@
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { sql } from 'kysely';
-import { dropAppendOnlyTriggers, openTestAuditLog, sampleEvent } from '../../test/support/audit.js';
+import {
+  dropAppendOnlyTriggers,
+  openTestAuditLog,
+  sampleEvent,
+  TEST_ORIGIN,
+} from '../../test/support/audit.js';
 import { DIALECTS, type TestDatabase } from '../../test/support/dialects.js';
 import { tempDir } from '../../test/support/tmp.js';
 import { canonicalBytes } from './canonical.js';
 import { FILES, verifyExport } from './export.js';
-import { leafHash } from './merkle.js';
+import { signCheckpoint, type Checkpoint } from './checkpoint.js';
+import { CompactRange, leafHash } from './merkle.js';
+import { verifierKeyOf } from './note.js';
+import { openFileSigner } from './signer.js';
+import { buildEvent } from './validate.js';
 import type { AuditLog } from './log.js';
 import type { TlogTables } from './schema.js';
-import type { VerifyReport } from './verify.js';
+import { TreeVerifier, type VerifyReport } from './verify.js';
 
 const SIZE = 40;
 
@@ -282,5 +291,91 @@ describe('tampering with an export folder', () => {
       ),
       { numRuns: 150 },
     );
+  });
+});
+
+describe('a large export, verified by worker threads', () => {
+  const ENTRIES = 50_000;
+  /** Writes an export the way `exportLog` does, without a database, to keep the test quick. */
+  const write = (dir: string) => {
+    mkdirSync(dir);
+    const signer = openFileSigner({ file: path.join(tempDir(), 'k.pem'), name: TEST_ORIGIN });
+    const tree = new CompactRange();
+    const lines: string[] = [];
+    const notes: Promise<Checkpoint>[] = [];
+    for (let i = 0; i < ENTRIES; i++) {
+      const { bytes } = buildEvent(sampleEvent(i), 0);
+      const h = leafHash(bytes);
+      tree.append(h);
+      lines.push(`{"index":${i},"leafHash":"${h.toString('hex')}","leaf":${bytes.toString()}}`);
+      if ((i + 1) % 7000 === 0 || i + 1 === ENTRIES)
+        notes.push(signCheckpoint(signer, TEST_ORIGIN, i + 1, tree.root()));
+    }
+    return Promise.all(notes).then((checkpoints) => {
+      writeFileSync(path.join(dir, FILES.entries), `${lines.join('\n')}\n`);
+      writeFileSync(
+        path.join(dir, FILES.checkpoints),
+        checkpoints.map((c) => `${JSON.stringify({ size: c.size, note: c.note })}\n`).join(''),
+      );
+      writeFileSync(path.join(dir, FILES.checkpoint), checkpoints.at(-1)!.note);
+      writeFileSync(
+        path.join(dir, FILES.manifest),
+        JSON.stringify({
+          format: 'palisade-tlog-export',
+          version: 1,
+          log: 'audit',
+          origin: TEST_ORIGIN,
+          verifierKeys: [verifierKeyOf(signer.name, signer.publicKey).text],
+          treeSize: ENTRIES,
+          exportedAt: new Date().toISOString(),
+        }),
+      );
+      return lines;
+    });
+  };
+
+  it('takes the parallel path when all is well, and still names the first bad entry when not', async (t) => {
+    const dir = path.join(tempDir(), 'big');
+    const lines = await write(dir);
+    assert.ok(statSync(path.join(dir, FILES.entries)).size > 16 * 1024 * 1024, 'large enough for workers');
+    const ranges = t.mock.method(TreeVerifier.prototype, 'addVerifiedRange');
+    const singles = t.mock.method(TreeVerifier.prototype, 'add');
+    const ok = await verifyExport(dir);
+    assert.equal(ok.ok, true, JSON.stringify(ok.failure));
+    assert.equal(ok.entries, ENTRIES);
+    assert.ok(ranges.mock.callCount() > 1, 'chunks were verified by workers');
+    assert.equal(singles.mock.callCount(), 0, 'no entry needed the careful path');
+
+    const damage = async (edit: (ls: string[]) => string[]) => {
+      writeFileSync(path.join(dir, FILES.entries), `${edit([...lines]).join('\n')}\n`);
+      return verifyExport(dir);
+    };
+    let report = await damage((ls) => {
+      ls[31_234] = ls[31_234]!.replace('"seq":31234', '"seq":31235');
+      return ls;
+    });
+    assert.equal(report.failure?.index, 31_234, report.failure?.reason);
+    assert.match(report.failure.reason, /entry 31234 was altered/);
+
+    report = await damage((ls) => ls.filter((_l, i) => i !== 20_000));
+    assert.equal(report.failure?.index, 20_000, report.failure?.reason);
+    assert.match(report.failure.reason, /entry 20000 is missing/);
+
+    report = await damage((ls) => {
+      ls[45_001] = ls[45_001]!.replace(
+        /"leafHash":"(.)/,
+        (_m, c: string) => `"leafHash":"${c === '0' ? '1' : '0'}`,
+      );
+      return ls;
+    });
+    assert.equal(report.failure?.index, 45_001, report.failure?.reason);
+    assert.match(report.failure.reason, /recorded leaf hash of entry 45001/);
+
+    report = await damage((ls) => {
+      ls[12_000] = 'not an entry';
+      return ls;
+    });
+    assert.equal(report.failure?.index, 12_000);
+    assert.match(report.failure.reason, /entries\.jsonl line 12001 is malformed/);
   });
 });

@@ -2,6 +2,7 @@ import { sql, type Kysely } from 'kysely';
 import type { Database, FoundationTables } from '../db/index.js';
 import { PalisadeError, describeError } from '../errors/index.js';
 import type { Logger } from '../log/index.js';
+import { insertRows } from './bulk-insert.js';
 import { openCheckpoint, signCheckpoint, checkOrigin, type Checkpoint } from './checkpoint.js';
 import { CompactRange, edgeNodes, foldRange, leafHash, perfectSubtrees, type NodeId } from './merkle.js';
 import { parseVerifierKey, verifierKeyOf, type VerifierKey } from './note.js';
@@ -106,9 +107,9 @@ export interface TransparencyLog<Row> {
 }
 
 export const DEFAULT_MAX_BATCH = 512;
+/** Largest leaf; an export line must stay under the verifier's 4 MiB line limit. */
+export const MAX_LEAF_BYTES = 1024 * 1024;
 const PAGE_SIZE = 5000;
-/** SQLite allows 32766 bound parameters per statement; stay well below on both dialects. */
-const MAX_ROWS_PER_INSERT = 2000;
 
 interface Pending<Row> {
   leaf: Buffer;
@@ -195,6 +196,16 @@ class StoredLog<Row> implements TransparencyLog<Row> {
     if (this.#closed) {
       return Promise.reject(new PalisadeError('AUDIT_LOG_CLOSED', `log ${this.name} is closed`));
     }
+    // An export writes each leaf verbatim on one line (docs/audit-log.md), so a leaf is one line.
+    if (leaf.length === 0 || leaf.length > MAX_LEAF_BYTES || leaf.includes(0x0a)) {
+      return Promise.reject(
+        new PalisadeError(
+          'TLOG_LEAF_INVALID',
+          `a leaf must be 1..${MAX_LEAF_BYTES} bytes without a newline (canonical JSON is)`,
+          { status: 400 },
+        ),
+      );
+    }
     return new Promise((resolve, reject) => {
       this.#queue.push({ leaf, row, resolve, reject });
       this.#schedule();
@@ -245,23 +256,24 @@ class StoredLog<Row> implements TransparencyLog<Row> {
     const size = await this.#sizeIn(db);
     // Another process may have appended since our last commit; then the cached edge is stale.
     const edge = this.#edge?.size === size ? this.#edge.clone() : await this.#loadEdge(db, size);
-    const nodes: { log_id: number; level: number; idx: number; hash: Buffer }[] = [];
+    const nodes: [number, number, number, Buffer][] = [];
     const appended: AppendedEntry<Row>[] = [];
     for (const p of batch) {
       const index = edge.size;
       const hash = leafHash(p.leaf);
-      edge.append(hash, (level, idx, h) => nodes.push({ log_id: this.id, level, idx, hash: h }));
+      edge.append(hash, (level, idx, h) => nodes.push([this.id, level, idx, h]));
       appended.push({ index, leaf: p.leaf, leafHash: hash, row: p.row });
     }
-    for (const chunk of chunks(appended, MAX_ROWS_PER_INSERT)) {
-      await db
-        .insertInto('tlog_entry')
-        .values(chunk.map((e) => ({ log_id: this.id, idx: e.index, data: e.leaf })))
-        .execute();
-    }
-    for (const chunk of chunks(nodes, MAX_ROWS_PER_INSERT)) {
-      await db.insertInto('tlog_node').values(chunk).execute();
-    }
+    const dialect = this.#database.dialect;
+    const raw = db as unknown as Kysely<unknown>;
+    await insertRows(
+      raw,
+      dialect,
+      'tlog_entry',
+      ['log_id', 'idx', 'data'],
+      appended.map((e) => [this.id, e.index, e.leaf]),
+    );
+    await insertRows(raw, dialect, 'tlog_node', ['log_id', 'level', 'idx', 'hash'], nodes);
     if (this.#onAppend) await this.#onAppend(db, appended);
     return { edge, receipts: appended.map((e) => ({ index: e.index, leafHash: e.leafHash })) };
   }
@@ -314,13 +326,18 @@ class StoredLog<Row> implements TransparencyLog<Row> {
     if (ids.length === 0) return found;
     const byLevel = new Map<number, number[]>();
     for (const n of ids) byLevel.set(n.level, [...(byLevel.get(n.level) ?? []), n.index]);
-    const rows = await db
-      .selectFrom('tlog_node')
-      .select(['level', 'idx', 'hash'])
-      .where('log_id', '=', this.id)
-      .where((eb) =>
-        eb.or([...byLevel].map(([level, idxs]) => eb.and([eb('level', '=', level), eb('idx', 'in', idxs)]))),
-      )
+    // One indexed lookup per level, glued with UNION ALL: an OR across levels makes SQLite scan the log.
+    const perLevel = [...byLevel].map(([level, idxs]) =>
+      db
+        .selectFrom('tlog_node')
+        .select(['level', 'idx', 'hash'])
+        .where('log_id', '=', this.id)
+        .where('level', '=', level)
+        .where('idx', 'in', idxs),
+    );
+    const rows = await perLevel
+      .slice(1)
+      .reduce((q, next) => q.unionAll(next), perLevel[0]!)
       .execute();
     for (const r of rows) found.set(key({ level: r.level, index: Number(r.idx) }), Buffer.from(r.hash));
     return found;
@@ -556,8 +573,4 @@ function need(found: Map<string, Buffer>, n: NodeId): Buffer {
   const h = found.get(key(n));
   if (!h) throw corrupt(`tree node level ${n.level} index ${n.index} is missing`);
   return h;
-}
-
-function* chunks<T>(items: readonly T[], size: number): Generator<T[]> {
-  for (let i = 0; i < items.length; i += size) yield items.slice(i, i + size);
 }

@@ -1,6 +1,6 @@
 import { PalisadeError, describeError } from '../errors/index.js';
 import type { Checkpoint } from './checkpoint.js';
-import { CompactRange, EMPTY_ROOT, leafHash } from './merkle.js';
+import { CompactRange, EMPTY_ROOT, latin1Hasher, leafHash, type Subtree } from './merkle.js';
 import type { TransparencyLog } from './tlog.js';
 
 /**
@@ -36,20 +36,26 @@ export interface VerifyReport {
   failure?: VerifyFailure;
 }
 
+/**
+ * Hashes are handled as 32-character latin1 strings (`buffer.toString('latin1')`): Node hands out a
+ * digest as a string much more cheaply than as a Buffer, and a verifier does little else than digests.
+ */
 export class TreeVerifier {
-  readonly #checkpoints: Checkpoint[];
+  readonly #checkpoints: (Checkpoint & { root: string })[];
   #next = 0;
-  #tree = new CompactRange();
+  #tree = new CompactRange<string>(0, [], latin1Hasher);
   /** Tree over the recorded hashes, kept only once an entry disagrees with its recorded hash. */
-  #recordedTree: CompactRange | undefined;
+  #recordedTree: CompactRange<string> | undefined;
   #recordedUsable = true;
-  #mismatch: { index: number; actual: Buffer; recorded: Buffer | null } | undefined;
+  #mismatch: { index: number; actual: string; recorded: string | null } | undefined;
   #lastGood = 0;
   #failure: VerifyFailure | undefined;
 
   /** `checkpoints` must already be signature-checked; they may come in any order. */
   constructor(checkpoints: readonly Checkpoint[]) {
-    this.#checkpoints = [...checkpoints].sort((a, b) => a.size - b.size);
+    this.#checkpoints = checkpoints
+      .map((c) => ({ ...c, root: c.rootHash.toString('latin1') }))
+      .sort((a, b) => a.size - b.size);
     this.#checkCheckpoints();
   }
 
@@ -62,14 +68,14 @@ export class TreeVerifier {
   }
 
   root(): Buffer {
-    return this.#tree.root();
+    return Buffer.from(this.#tree.root(), 'latin1');
   }
 
   /**
    * Feeds the next entry: the index it claims, its computed leaf hash and the leaf hash the log recorded
-   * (null if none). Returns the failure once one is certain; feed no more after that.
+   * (null if none), both as latin1 strings. Returns the failure once one is certain; feed no more after.
    */
-  add(index: number, actual: Buffer, recorded: Buffer | null): VerifyFailure | undefined {
+  add(index: number, actual: string, recorded: string | null): VerifyFailure | undefined {
     if (this.#failure) return this.#failure;
     const expected = this.#tree.size;
     if (index !== expected) {
@@ -80,17 +86,50 @@ export class TreeVerifier {
           : `entry ${index} appears again (or out of order) where entry ${expected} belongs`,
       );
     }
-    if (!this.#mismatch && (recorded === null || !actual.equals(recorded))) {
-      this.#mismatch = { index, actual: Buffer.from(actual), recorded: recorded && Buffer.from(recorded) };
+    if (!this.#mismatch && recorded !== actual) {
+      this.#mismatch = { index, actual, recorded };
       this.#recordedTree = this.#tree.clone();
     }
     this.#tree.append(actual);
     if (this.#recordedTree) {
       if (recorded === null) this.#recordedUsable = false;
-      else this.#recordedTree.append(Buffer.from(recorded));
+      else this.#recordedTree.append(recorded);
     }
     this.#checkCheckpoints();
     return this.#failure;
+  }
+
+  /**
+   * Fast path: the next `count` entries, already checked against their recorded hashes and summarised
+   * as complete subtrees (with a summary at each checkpoint size inside the range). Returns false, and
+   * changes nothing, if they cannot simply be accepted: a pending disagreement, or a checkpoint that
+   * does not match. The caller then feeds the same entries one by one to find out exactly what is wrong.
+   */
+  addVerifiedRange(
+    count: number,
+    subtrees: readonly Subtree<string>[],
+    prefixes: readonly { size: number; subtrees: readonly Subtree<string>[] }[],
+  ): boolean {
+    if (this.#failure || this.#mismatch) return false;
+    const end = this.#tree.size + count;
+    let next = this.#next;
+    let lastGood = this.#lastGood;
+    for (const prefix of prefixes) {
+      while (this.#checkpoints[next]?.size === prefix.size) {
+        const tree = this.#tree.clone();
+        for (const s of prefix.subtrees) tree.appendSubtree(s.level, s.index, s.hash);
+        if (tree.root() !== this.#checkpoints[next]!.root) return false;
+        lastGood = prefix.size;
+        next++;
+      }
+    }
+    if ((this.#checkpoints[next]?.size ?? Infinity) <= end) return false;
+    for (const s of subtrees) this.#tree.appendSubtree(s.level, s.index, s.hash);
+    if (this.#tree.size !== end)
+      throw new Error(`a range of ${count} entries summarised as ${this.#tree.size - end + count}`);
+    this.#next = next;
+    this.#lastGood = lastGood;
+    return true;
   }
 
   /** Call after the last entry: anything signed but absent, or present but unsigned, is a failure. */
@@ -138,8 +177,7 @@ export class TreeVerifier {
     const size = this.#tree.size;
     while (!this.#failure && this.#checkpoints[this.#next]?.size === size) {
       const checkpoint = this.#checkpoints[this.#next++]!;
-      const root = size === 0 ? EMPTY_ROOT : this.#tree.root();
-      if (root.equals(checkpoint.rootHash)) {
+      if (this.#tree.root() === checkpoint.root) {
         if (this.#mismatch) {
           const m = this.#mismatch;
           this.#fail(
@@ -155,10 +193,10 @@ export class TreeVerifier {
     }
   }
 
-  #blame(checkpoint: Checkpoint): void {
+  #blame(checkpoint: Checkpoint & { root: string }): void {
     const m = this.#mismatch;
     const range = `entries ${this.#lastGood}..${checkpoint.size - 1}`;
-    if (m && this.#recordedUsable && this.#recordedTree?.root().equals(checkpoint.rootHash)) {
+    if (m && this.#recordedUsable && this.#recordedTree?.root() === checkpoint.root) {
       this.#fail(
         m.index,
         `entry ${m.index} was altered: it hashes to ${hex(m.actual)} but the checkpoint of size ${checkpoint.size} commits to leaf hash ${hex(m.recorded)}`,
@@ -189,8 +227,8 @@ export class TreeVerifier {
   }
 }
 
-function hex(h: Buffer | null): string {
-  return h === null ? 'none' : h.toString('hex');
+function hex(h: string | null): string {
+  return h === null ? 'none' : Buffer.from(h, 'latin1').toString('hex');
 }
 
 /**
@@ -238,7 +276,8 @@ export async function verifyStoredLog(
   const verifier = new TreeVerifier(checkpoints);
   let done = 0;
   for await (const entry of log.entries(0, size)) {
-    if (verifier.add(entry.index, leafHash(entry.data), entry.recordedHash)) break;
+    const recorded = entry.recordedHash === null ? null : entry.recordedHash.toString('latin1');
+    if (verifier.add(entry.index, leafHash(entry.data).toString('latin1'), recorded)) break;
     if (++done % 65536 === 0) onProgress?.(done, size);
   }
   const failure = verifier.failure ?? verifier.finish() ?? refusal;

@@ -4,6 +4,7 @@ import { isPalisadeError, describeError } from '../errors/index.js';
 import { registerAudit } from './audit.js';
 import { registerInit } from './init.js';
 import { registerServe } from './serve.js';
+import { registerSim } from './sim.js';
 import { registerUsers } from './users.js';
 
 /** Exit codes, documented in docs/cli.md. */
@@ -19,6 +20,7 @@ export function buildProgram(): Command {
   registerInit(program);
   registerAudit(program);
   registerUsers(program);
+  registerSim(program);
   return program;
 }
 

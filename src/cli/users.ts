@@ -4,7 +4,9 @@ import { PalisadeError } from '../errors/index.js';
 import { addStateFlags, loggerFor, resolveConfig, type StateFlags } from './context.js';
 
 /** The lines that hand over the first administrator's one-time password (printed exactly once). */
-export function firstAdministratorText(first: { username: string; oneTimePassword: string } | undefined): string[] {
+export function firstAdministratorText(
+  first: { username: string; oneTimePassword: string } | undefined,
+): string[] {
   if (!first) return [];
   return [
     `First administrator: ${first.username}`,

@@ -85,7 +85,9 @@ export const IdentitySchema = Type.Object(
       {
         minLength: Type.Integer({ minimum: 12, maximum: 128, default: 12, description: 'never below 12' }),
         maxLength: Type.Integer({ minimum: 64, maximum: 1024, default: 256 }),
-        denyListFile: Type.Optional(Type.String({ minLength: 1, description: 'extra refused passwords, one per line' })),
+        denyListFile: Type.Optional(
+          Type.String({ minLength: 1, description: 'extra refused passwords, one per line' }),
+        ),
       },
       { ...Strict, default: {} },
     ),
@@ -93,7 +95,8 @@ export const IdentitySchema = Type.Object(
       {
         required: Type.Boolean({
           default: true,
-          description: 'require a second factor for every human account; relax per role only, never globally in production',
+          description:
+            'require a second factor for every human account; relax per role only, never globally in production',
         }),
       },
       { ...Strict, default: {} },
@@ -102,8 +105,15 @@ export const IdentitySchema = Type.Object(
       {
         idleTimeoutSeconds: Seconds(900, 60, 86_400, 'inactivity before the session locks (SR 2.5)'),
         absoluteLifetimeSeconds: Seconds(43_200, 300, 604_800, 'longest a session lives'),
-        maxConcurrent: Type.Integer({ minimum: 1, maximum: 100, default: 3, description: 'sessions per user (SR 2.7)' }),
-        onLimit: Type.Union([Type.Literal('evict-oldest'), Type.Literal('reject')], { default: 'evict-oldest' }),
+        maxConcurrent: Type.Integer({
+          minimum: 1,
+          maximum: 100,
+          default: 3,
+          description: 'sessions per user (SR 2.7)',
+        }),
+        onLimit: Type.Union([Type.Literal('evict-oldest'), Type.Literal('reject')], {
+          default: 'evict-oldest',
+        }),
       },
       { ...Strict, default: {} },
     ),
@@ -130,12 +140,24 @@ export const IdentitySchema = Type.Object(
     oidc: Type.Optional(
       Type.Object(
         {
-          issuer: Type.String({ pattern: '^https?://', description: 'issuer URL (discovery at /.well-known/openid-configuration)' }),
+          issuer: Type.String({
+            pattern: '^https?://',
+            description: 'issuer URL (discovery at /.well-known/openid-configuration)',
+          }),
           clientId: Type.String({ minLength: 1 }),
-          clientSecretFile: Type.Optional(Type.String({ minLength: 1, description: 'file holding the client secret' })),
-          clientSecretEnv: Type.Optional(Type.String({ minLength: 1, description: 'environment variable holding the client secret' })),
-          caFile: Type.Optional(Type.String({ minLength: 1, description: 'PEM CA bundle to trust for the IdP' })),
-          allowHttp: Type.Boolean({ default: false, description: 'accept a plain-http issuer (loopback testing only)' }),
+          clientSecretFile: Type.Optional(
+            Type.String({ minLength: 1, description: 'file holding the client secret' }),
+          ),
+          clientSecretEnv: Type.Optional(
+            Type.String({ minLength: 1, description: 'environment variable holding the client secret' }),
+          ),
+          caFile: Type.Optional(
+            Type.String({ minLength: 1, description: 'PEM CA bundle to trust for the IdP' }),
+          ),
+          allowHttp: Type.Boolean({
+            default: false,
+            description: 'accept a plain-http issuer (loopback testing only)',
+          }),
           scopes: Type.String({ default: 'openid profile email' }),
           usernameClaim: Type.String({ default: 'preferred_username' }),
           groupsClaim: Type.String({ default: 'groups' }),
@@ -144,7 +166,10 @@ export const IdentitySchema = Type.Object(
               {
                 group: Type.String({ minLength: 1 }),
                 role: Type.String({ minLength: 1 }),
-                scope: Type.String({ default: 'all', description: 'all, site:<id>, zone:<id> or camera-group:<id>' }),
+                scope: Type.String({
+                  default: 'all',
+                  description: 'all, site:<id>, zone:<id> or camera-group:<id>',
+                }),
               },
               Strict,
             ),
@@ -152,9 +177,12 @@ export const IdentitySchema = Type.Object(
           ),
           mfa: Type.Union([Type.Literal('require-idp'), Type.Literal('idp-or-local')], {
             default: 'require-idp',
-            description: 'require MFA evidence (amr/acr) from the IdP, or accept a Palisade second factor instead',
+            description:
+              'require MFA evidence (amr/acr) from the IdP, or accept a Palisade second factor instead',
           }),
-          acceptedAmr: Type.Array(Type.String(), { default: ['mfa', 'otp', 'hwk', 'swk', 'sc', 'fpt', 'face', 'pin'] }),
+          acceptedAmr: Type.Array(Type.String(), {
+            default: ['mfa', 'otp', 'hwk', 'swk', 'sc', 'fpt', 'face', 'pin'],
+          }),
           acceptedAcr: Type.Array(Type.String(), { default: [] }),
           buttonLabel: Type.String({ default: 'Sign in with single sign-on' }),
         },
@@ -171,7 +199,9 @@ export const AccessSchema = Type.Object(
       {
         actions: Type.Array(
           Type.Union(
-            ['evidence.export', 'recording.delete', 'keys.kek.destroy', 'role.change'].map((a) => Type.Literal(a)),
+            ['evidence.export', 'recording.delete', 'keys.kek.destroy', 'role.change'].map((a) =>
+              Type.Literal(a),
+            ),
           ),
           {
             default: ['keys.kek.destroy'],

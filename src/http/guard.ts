@@ -35,7 +35,8 @@ const INFRASTRUCTURE_PUBLIC = new Set(['/healthz', '/readyz']);
 
 export function installGuard(app: FastifyInstance, guard: Guard): void {
   app.addHook('onRoute', (route) => {
-    const access = route.config?.access ?? (INFRASTRUCTURE_PUBLIC.has(route.url) ? { public: true as const } : undefined);
+    const access =
+      route.config?.access ?? (INFRASTRUCTURE_PUBLIC.has(route.url) ? { public: true as const } : undefined);
     // Publish the access rule in the OpenAPI document so operators and tests can read it.
     if (access && route.schema) {
       (route.schema as Record<string, unknown>)['x-access'] = describeAccess(access);
@@ -46,10 +47,14 @@ export function installGuard(app: FastifyInstance, guard: Guard): void {
   app.addHook('preValidation', async (request) => {
     // The not-found handler answers 404 for everybody: it serves nothing.
     if (request.is404) return;
-    const access = request.routeOptions.config.access ?? (INFRASTRUCTURE_PUBLIC.has(request.routeOptions.url ?? '') ? { public: true as const } : undefined);
+    const access =
+      request.routeOptions.config.access ??
+      (INFRASTRUCTURE_PUBLIC.has(request.routeOptions.url ?? '') ? { public: true as const } : undefined);
     if (access?.public) return;
     if (access === undefined) {
-      throw new PalisadeError('ACCESS_UNDECLARED', 'this route declares no access rule and is refused', { status: 403 });
+      throw new PalisadeError('ACCESS_UNDECLARED', 'this route declares no access rule and is refused', {
+        status: 403,
+      });
     }
     await guard(request, access);
   });

@@ -32,7 +32,8 @@ describe('HTTPS server', () => {
       ],
       // Stands in for identity + access: a caller is whoever the x-test-user header names.
       guard: async (request, access) => {
-        if (request.headers['x-test-user'] === undefined) throw new PalisadeError('AUTH_REQUIRED', 'sign in first', { status: 401 });
+        if (request.headers['x-test-user'] === undefined)
+          throw new PalisadeError('AUTH_REQUIRED', 'sign in first', { status: 401 });
         if (access.permission === 'never') throw new PalisadeError('ACCESS_DENIED', 'no', { status: 403 });
       },
       routes: [
@@ -40,16 +41,29 @@ describe('HTTPS server', () => {
           const open = { access: { public: true as const } };
           instance.post(
             '/api/echo',
-            { config: open, schema: { body: { type: 'object', required: ['n'], properties: { n: { type: 'integer' } } } } },
+            {
+              config: open,
+              schema: { body: { type: 'object', required: ['n'], properties: { n: { type: 'integer' } } } },
+            },
             async (request) => request.body,
           );
           instance.get('/api/boom', { config: open }, async () => {
             throw new Error('secret internal detail');
           });
-          instance.get('/api/limited', { config: { ...open, rateLimit: { max: 3, timeWindow: 60_000 } } }, async () => ({ ok: 1 }));
+          instance.get(
+            '/api/limited',
+            { config: { ...open, rateLimit: { max: 3, timeWindow: 60_000 } } },
+            async () => ({ ok: 1 }),
+          );
           instance.get('/api/undeclared', async () => ({ leaked: true }));
-          instance.get('/api/guarded', { config: { access: { permission: 'camera.view' } }, schema: { summary: 'guarded' } }, async () => ({ ok: true }));
-          instance.get('/api/forbidden', { config: { access: { permission: 'never' } } }, async () => ({ leaked: true }));
+          instance.get(
+            '/api/guarded',
+            { config: { access: { permission: 'camera.view' } }, schema: { summary: 'guarded' } },
+            async () => ({ ok: true }),
+          );
+          instance.get('/api/forbidden', { config: { access: { permission: 'never' } } }, async () => ({
+            leaked: true,
+          }));
         },
       ],
     });
@@ -161,12 +175,21 @@ describe('HTTPS server', () => {
 
   it('publishes an OpenAPI 3.1 document to signed-in callers, with each route’s access rule', async () => {
     assert.equal((await httpsRequest(`${url}/api/openapi.json`, { ca: tls.certPem })).status, 401);
-    const res = await httpsRequest(`${url}/api/openapi.json`, { ca: tls.certPem, headers: { 'x-test-user': 'u' } });
+    const res = await httpsRequest(`${url}/api/openapi.json`, {
+      ca: tls.certPem,
+      headers: { 'x-test-user': 'u' },
+    });
     assert.equal(res.status, 200);
-    const doc = res.json<{ openapi: string; paths: Record<string, Record<string, Record<string, unknown>>> }>();
+    const doc = res.json<{
+      openapi: string;
+      paths: Record<string, Record<string, Record<string, unknown>>>;
+    }>();
     assert.equal(doc.openapi, '3.1.0');
     for (const p of ['/healthz', '/readyz', '/api/echo']) assert.ok(p in doc.paths, `${p} documented`);
-    assert.deepEqual(doc.paths['/api/guarded']!.get!['x-access'], { permission: 'camera.view', target: 'system' });
+    assert.deepEqual(doc.paths['/api/guarded']!.get!['x-access'], {
+      permission: 'camera.view',
+      target: 'system',
+    });
     assert.deepEqual(doc.paths['/healthz']!.get!['x-access'], { public: true });
   });
 

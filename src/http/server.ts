@@ -161,8 +161,10 @@ export async function buildHttpServer(options: HttpServerOptions): Promise<Fasti
     },
   );
 
-  app.get('/api/openapi.json', { schema: { hide: true }, config: { access: { authenticated: true } } }, async () =>
-    app.swagger(),
+  app.get(
+    '/api/openapi.json',
+    { schema: { hide: true }, config: { access: { authenticated: true } } },
+    async () => app.swagger(),
   );
 
   for (const plugin of options.routes ?? []) await app.register(plugin);

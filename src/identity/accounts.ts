@@ -94,7 +94,11 @@ export class AccountStore {
 
   /** The stored hash, or null: only the password check needs it. */
   async passwordHash(id: string): Promise<string | null> {
-    const row = await this.db.selectFrom('user_account').select('password_hash').where('id', '=', id).executeTakeFirst();
+    const row = await this.db
+      .selectFrom('user_account')
+      .select('password_hash')
+      .where('id', '=', id)
+      .executeTakeFirst();
     return row?.password_hash ?? null;
   }
 
@@ -116,7 +120,12 @@ export class AccountStore {
     const now = new Date().toISOString();
     await this.db
       .updateTable('user_account')
-      .set({ password_hash: passwordHash, password_changed_at: now, must_change_password: mustChange ? 1 : 0, updated_at: now })
+      .set({
+        password_hash: passwordHash,
+        password_changed_at: now,
+        must_change_password: mustChange ? 1 : 0,
+        updated_at: now,
+      })
       .where('id', '=', id)
       .execute();
   }
@@ -132,7 +141,11 @@ export class AccountStore {
   }
 
   async touchLogin(id: string): Promise<void> {
-    await this.db.updateTable('user_account').set({ last_login_at: new Date().toISOString() }).where('id', '=', id).execute();
+    await this.db
+      .updateTable('user_account')
+      .set({ last_login_at: new Date().toISOString() })
+      .where('id', '=', id)
+      .execute();
   }
 
   async remove(id: string): Promise<boolean> {
@@ -150,7 +163,10 @@ function toAccount(r: IdentityTables['user_account']): Account {
     hasPassword: r.password_hash !== null,
     mustChangePassword: r.must_change_password === 1,
     disabled: r.disabled === 1,
-    oidc: r.oidc_issuer !== null && r.oidc_subject !== null ? { issuer: r.oidc_issuer, subject: r.oidc_subject } : null,
+    oidc:
+      r.oidc_issuer !== null && r.oidc_subject !== null
+        ? { issuer: r.oidc_issuer, subject: r.oidc_subject }
+        : null,
     createdAt: r.created_at,
     lastLoginAt: r.last_login_at,
   };

@@ -94,6 +94,5 @@ export const identityMigration = (version: number): Migration => ({
       .addColumn('code_verifier', 'text', (c) => c.notNull())
       .addColumn('created_at', 'text', (c) => c.notNull())
       .execute();
-
   },
 });

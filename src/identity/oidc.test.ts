@@ -29,7 +29,13 @@ for (const dialect of DIALECTS) {
         tls,
         redirectUri: REDIRECT,
         accounts: [
-          { sub: 'u-mfa', username: 'maria', name: 'Maria MFA', groups: ['vms-operators'], amr: ['pwd', 'otp'] },
+          {
+            sub: 'u-mfa',
+            username: 'maria',
+            name: 'Maria MFA',
+            groups: ['vms-operators'],
+            amr: ['pwd', 'otp'],
+          },
           { sub: 'u-pwd', username: 'pete', name: 'Pete Password', groups: ['vms-operators'], amr: ['pwd'] },
         ],
       });
@@ -44,7 +50,9 @@ for (const dialect of DIALECTS) {
           roles: {
             mfaRequiredFor: (userId) => w.access.store.mfaRequiredFor(userId),
             applyIdpGroups: (userId, issuer, groups) =>
-              w.access.applyIdpGroups(userId, issuer, groups, [{ group: 'vms-operators', role: 'operator', scope: 'zone:default' }]),
+              w.access.applyIdpGroups(userId, issuer, groups, [
+                { group: 'vms-operators', role: 'operator', scope: 'zone:default' },
+              ]),
           },
           oidc: {
             issuer: idp.issuer,
@@ -84,14 +92,20 @@ for (const dialect of DIALECTS) {
       const account = (await w.identity.accounts.byOidc(idp.issuer, 'u-mfa'))!;
       assert.equal(account.username, 'maria');
       const grants = await w.access.store.grants(account.id);
-      assert.deepEqual(grants.map((g) => [g.roleId, g.scope]), [['operator', { kind: 'zone', id: 'default' }]]);
+      assert.deepEqual(
+        grants.map((g) => [g.roleId, g.scope]),
+        [['operator', { kind: 'zone', id: 'default' }]],
+      );
       assert.ok(w.audit.count('auth.login.succeeded') >= 1);
     });
 
     it('rejects a login without MFA evidence when the policy requires it, and audits why', async () => {
       const service = sso('require-idp');
       const callback = await login(service, 'u-pwd');
-      await assert.rejects(service.oidcFinish(callback, ctx()), (e: unknown) => e instanceof PalisadeError && e.code === 'AUTH_MFA_EVIDENCE_REQUIRED');
+      await assert.rejects(
+        service.oidcFinish(callback, ctx()),
+        (e: unknown) => e instanceof PalisadeError && e.code === 'AUTH_MFA_EVIDENCE_REQUIRED',
+      );
       const rejected = w.audit.events.filter((e) => e.action === 'auth.login.rejected').at(-1)!;
       assert.match(rejected.reason!, /no multi-factor/);
       assert.deepEqual(rejected.details!.amr, ['pwd']);
@@ -103,12 +117,18 @@ for (const dialect of DIALECTS) {
       const service = sso('require-idp');
       const callback = await login(service, 'u-mfa');
       await service.oidcFinish(callback, ctx());
-      await assert.rejects(service.oidcFinish(callback, ctx()), (e: unknown) => e instanceof PalisadeError && e.code === 'OIDC_LOGIN_FAILED');
+      await assert.rejects(
+        service.oidcFinish(callback, ctx()),
+        (e: unknown) => e instanceof PalisadeError && e.code === 'OIDC_LOGIN_FAILED',
+      );
     });
 
     it('with idp-or-local, a user without IdP MFA and without a local factor is still refused', async () => {
       const service = sso('idp-or-local');
-      await assert.rejects(service.oidcFinish(await login(service, 'u-pwd'), ctx()), (e: unknown) => e instanceof PalisadeError && e.code === 'AUTH_MFA_EVIDENCE_REQUIRED');
+      await assert.rejects(
+        service.oidcFinish(await login(service, 'u-pwd'), ctx()),
+        (e: unknown) => e instanceof PalisadeError && e.code === 'AUTH_MFA_EVIDENCE_REQUIRED',
+      );
     });
   });
 }

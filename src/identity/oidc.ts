@@ -62,17 +62,23 @@ export class OidcLogin {
     if (s.caFile !== undefined) {
       const dispatcher = new Agent({ connect: { ca: readFileSync(s.caFile, 'utf8') } });
       options[client.customFetch] = ((url: string, init: Record<string, unknown>) =>
-        undiciFetch(url, { ...init, dispatcher } as Parameters<typeof undiciFetch>[1])) as unknown as client.CustomFetch;
+        undiciFetch(url, { ...init, dispatcher })) as unknown as client.CustomFetch;
     }
+    // Deprecated on purpose upstream: plain http is for loopback tests only, behind an explicit setting.
+    // eslint-disable-next-line @typescript-eslint/no-deprecated
     if (s.allowHttp) options.execute = [client.allowInsecureRequests];
     try {
       const auth = s.clientSecret === undefined ? client.None() : client.ClientSecretBasic(s.clientSecret);
       return await client.discovery(new URL(s.issuer), s.clientId, undefined, auth, options);
     } catch (err) {
-      throw new PalisadeError('OIDC_UNAVAILABLE', `cannot reach the identity provider ${s.issuer}: ${describeError(err)}`, {
-        status: 502,
-        cause: err,
-      });
+      throw new PalisadeError(
+        'OIDC_UNAVAILABLE',
+        `cannot reach the identity provider ${s.issuer}: ${describeError(err)}`,
+        {
+          status: 502,
+          cause: err,
+        },
+      );
     }
   }
 
@@ -83,7 +89,10 @@ export class OidcLogin {
     const nonce = client.randomNonce();
     const verifier = client.randomPKCECodeVerifier();
     const now = new Date();
-    await this.db.deleteFrom('oidc_login').where('created_at', '<', new Date(now.getTime() - STATE_TTL_MS).toISOString()).execute();
+    await this.db
+      .deleteFrom('oidc_login')
+      .where('created_at', '<', new Date(now.getTime() - STATE_TTL_MS).toISOString())
+      .execute();
     await this.db
       .insertInto('oidc_login')
       .values({ state, nonce, code_verifier: verifier, created_at: now.toISOString() })
@@ -102,14 +111,24 @@ export class OidcLogin {
   /** Finishes a login from the callback URL; throws OIDC_LOGIN_FAILED with the reason. */
   async finish(callbackUrl: URL): Promise<OidcIdentity> {
     const state = callbackUrl.searchParams.get('state') ?? '';
-    const pending = await this.db.deleteFrom('oidc_login').where('state', '=', state).returningAll().executeTakeFirst();
+    const pending = await this.db
+      .deleteFrom('oidc_login')
+      .where('state', '=', state)
+      .returningAll()
+      .executeTakeFirst();
     if (!pending || Date.parse(pending.created_at) < Date.now() - STATE_TTL_MS) {
-      throw new PalisadeError('OIDC_LOGIN_FAILED', 'unknown or expired sign-in attempt; start again', { status: 400 });
+      throw new PalisadeError('OIDC_LOGIN_FAILED', 'unknown or expired sign-in attempt; start again', {
+        status: 400,
+      });
     }
     const error = callbackUrl.searchParams.get('error');
     if (error) {
       const description = callbackUrl.searchParams.get('error_description') ?? '';
-      throw new PalisadeError('OIDC_LOGIN_FAILED', `the identity provider refused: ${error} ${description}`.trim(), { status: 400 });
+      throw new PalisadeError(
+        'OIDC_LOGIN_FAILED',
+        `the identity provider refused: ${error} ${description}`.trim(),
+        { status: 400 },
+      );
     }
     const config = await this.configuration();
     let claims: client.IDToken;
@@ -124,10 +143,14 @@ export class OidcLogin {
       if (!c) throw new Error('no ID token');
       claims = c;
     } catch (err) {
-      throw new PalisadeError('OIDC_LOGIN_FAILED', `the identity provider's answer did not validate: ${describeError(err)}`, {
-        status: 400,
-        cause: err,
-      });
+      throw new PalisadeError(
+        'OIDC_LOGIN_FAILED',
+        `the identity provider's answer did not validate: ${describeError(err)}`,
+        {
+          status: 400,
+          cause: err,
+        },
+      );
     }
     const s = this.settings;
     const amr = Array.isArray(claims.amr) ? claims.amr.filter((v): v is string => typeof v === 'string') : [];
@@ -139,7 +162,8 @@ export class OidcLogin {
         ? [groupsValue]
         : [];
     const usernameValue = claims[s.usernameClaim];
-    const username = typeof usernameValue === 'string' && usernameValue.length > 0 ? usernameValue : claims.sub;
+    const username =
+      typeof usernameValue === 'string' && usernameValue.length > 0 ? usernameValue : claims.sub;
     const nameValue = claims.name;
     return {
       issuer: claims.iss,

@@ -48,7 +48,7 @@ export class PasswordRules {
 
   /** Throws PASSWORD_POLICY with a message the user can act on; returns normally when acceptable. */
   check(password: string, context: { username: string; displayName?: string }): void {
-    const length = [...password].length;
+    const length = Array.from(password).length;
     if (length < this.policy.minLength) {
       throw new PasswordPolicyError(`the password must have at least ${this.policy.minLength} characters`);
     }
@@ -63,20 +63,28 @@ export class PasswordRules {
     if (names.some((n) => lower.includes(n))) {
       throw new PasswordPolicyError('the password must not contain the user name');
     }
-    if (this.denied.has(lower)) throw new PasswordPolicyError('this password is on the list of commonly used passwords');
+    if (this.denied.has(lower))
+      throw new PasswordPolicyError('this password is on the list of commonly used passwords');
     // Padding a common word with digits and symbols does not make it strong: "Password2024!" is refused.
     const letters = lower.replace(/[^a-z]/g, '');
-    const leet = lower.replace(/[@4]/g, 'a').replace(/3/g, 'e').replace(/[1!]/g, 'i').replace(/0/g, 'o').replace(/\$/g, 's').replace(/[^a-z]/g, '');
+    const leet = lower
+      .replace(/[@4]/g, 'a')
+      .replace(/3/g, 'e')
+      .replace(/[1!]/g, 'i')
+      .replace(/0/g, 'o')
+      .replace(/\$/g, 's')
+      .replace(/[^a-z]/g, '');
     if (this.stems.has(letters) || this.stems.has(leet)) {
       throw new PasswordPolicyError('the password is a common word padded with digits or symbols');
     }
-    if (new Set(password).size <= 3) throw new PasswordPolicyError('the password repeats too few different characters');
+    if (new Set(password).size <= 3)
+      throw new PasswordPolicyError('the password repeats too few different characters');
     if (isSequence(lower)) throw new PasswordPolicyError('the password is a simple sequence');
   }
 }
 
 function isSequence(text: string): boolean {
-  const codes = [...text].map((c) => c.codePointAt(0)!);
+  const codes = Array.from(text, (c) => c.codePointAt(0)!);
   const step = codes[1]! - codes[0]!;
   if (Math.abs(step) !== 1) return false;
   return codes.every((c, i) => i === 0 || c - codes[i - 1]! === step);
@@ -95,7 +103,9 @@ export class HashLimiter {
   async run<T>(work: () => Promise<T>): Promise<T> {
     if (this.running >= this.concurrency) {
       if (this.waiting.length >= this.maxQueue) {
-        throw new PalisadeError('AUTH_BUSY', 'too many sign-in attempts in progress; try again in a moment', { status: 503 });
+        throw new PalisadeError('AUTH_BUSY', 'too many sign-in attempts in progress; try again in a moment', {
+          status: 503,
+        });
       }
       await new Promise<void>((resolve) => this.waiting.push(resolve));
     }

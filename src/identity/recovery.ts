@@ -19,7 +19,15 @@ export class RecoveryCodes {
     const now = new Date().toISOString();
     await this.db
       .insertInto('recovery_code')
-      .values(codes.map((c) => ({ id: randomUUID(), user_id: userId, code_hash: digest(normalise(c)), created_at: now, used_at: null })))
+      .values(
+        codes.map((c) => ({
+          id: randomUUID(),
+          user_id: userId,
+          code_hash: digest(normalise(c)),
+          created_at: now,
+          used_at: null,
+        })),
+      )
       .execute();
     return codes;
   }

@@ -21,7 +21,7 @@ export function principalOf(request: FastifyRequest): Principal {
 }
 
 export function contextOf(request: FastifyRequest): RequestContext {
-  return { address: request.ip, userAgent: String(request.headers['user-agent'] ?? '').slice(0, 256) };
+  return { address: request.ip, userAgent: (request.headers['user-agent'] ?? '').slice(0, 256) };
 }
 
 export function setSessionCookie(reply: FastifyReply, step: SignInStep, lifetimeSeconds: number): void {

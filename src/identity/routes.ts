@@ -10,11 +10,21 @@ import { csrfTokenFor, type Session } from './sessions.js';
 const Err = { $ref: 'ErrorBody#' };
 const errors = { 400: Err, 401: Err, 403: Err, 404: Err, 409: Err, 429: Err };
 
-const SessionState = Type.Union(['active', 'needs-password-change', 'needs-mfa', 'needs-mfa-enrolment'].map((s) => Type.Literal(s)));
+const SessionState = Type.Union(
+  ['active', 'needs-password-change', 'needs-mfa', 'needs-mfa-enrolment'].map((s) => Type.Literal(s)),
+);
 const UserSummary = Type.Object({ id: Type.String(), username: Type.String(), displayName: Type.String() });
-const StepBody = Type.Object({ state: SessionState, csrfToken: Type.String(), user: UserSummary, expiresAt: Type.String() });
+const StepBody = Type.Object({
+  state: SessionState,
+  csrfToken: Type.String(),
+  user: UserSummary,
+  expiresAt: Type.String(),
+});
 const StateBody = Type.Object({ state: SessionState });
-const Code = Type.Object({ code: Type.String({ minLength: 1, maxLength: 64 }) }, { additionalProperties: false });
+const Code = Type.Object(
+  { code: Type.String({ minLength: 1, maxLength: 64 }) },
+  { additionalProperties: false },
+);
 const IdParam = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) });
 const Password = Type.String({ minLength: 1, maxLength: 1024 });
 
@@ -130,7 +140,11 @@ export function identityRoutes(identity: IdentityService): FastifyPluginAsync {
       '/api/auth/oidc/start',
       {
         config: { access: { public: true } },
-        schema: { summary: 'Start single sign-on: redirects to the identity provider', tags: ['auth'], response: { 302: Type.Null(), 404: Err, 502: Err } },
+        schema: {
+          summary: 'Start single sign-on: redirects to the identity provider',
+          tags: ['auth'],
+          response: { 302: Type.Null(), 404: Err, 502: Err },
+        },
       },
       async (_request, reply) => reply.redirect(await identity.oidcStart(), 302),
     );
@@ -163,7 +177,12 @@ export function identityRoutes(identity: IdentityService): FastifyPluginAsync {
       '/api/auth/mfa/totp',
       {
         config: { access: { steps: ['needs-mfa'] }, rateLimit: false },
-        schema: { summary: 'Second step: a TOTP code', tags: ['auth'], body: Code, response: { 200: StateBody, ...errors } },
+        schema: {
+          summary: 'Second step: a TOTP code',
+          tags: ['auth'],
+          body: Code,
+          response: { 200: StateBody, ...errors },
+        },
       },
       async (request) => identity.totpLogin(principalOf(request), request.body.code),
     );
@@ -186,7 +205,11 @@ export function identityRoutes(identity: IdentityService): FastifyPluginAsync {
       '/api/auth/mfa/webauthn/options',
       {
         config: { access: { steps: ['needs-mfa'] } },
-        schema: { summary: 'Second step: WebAuthn assertion options', tags: ['auth'], response: { 200: Type.Any(), ...errors } },
+        schema: {
+          summary: 'Second step: WebAuthn assertion options',
+          tags: ['auth'],
+          response: { 200: Type.Any(), ...errors },
+        },
       },
       async (request) => identity.webauthnLoginOptions(principalOf(request)),
     );
@@ -212,7 +235,10 @@ export function identityRoutes(identity: IdentityService): FastifyPluginAsync {
         schema: {
           summary: "Change the caller's password; ends every session of the account and opens a new one",
           tags: ['auth'],
-          body: Type.Object({ currentPassword: Password, newPassword: Password }, { additionalProperties: false }),
+          body: Type.Object(
+            { currentPassword: Password, newPassword: Password },
+            { additionalProperties: false },
+          ),
           response: { 200: StepBody, ...errors },
         },
       },
@@ -232,7 +258,11 @@ export function identityRoutes(identity: IdentityService): FastifyPluginAsync {
       '/api/auth/logout',
       {
         config: { access: { steps: ALL_STEPS, authenticated: true } },
-        schema: { summary: 'Sign out: the session id stops working at once', tags: ['auth'], response: { 204: Type.Null(), ...errors } },
+        schema: {
+          summary: 'Sign out: the session id stops working at once',
+          tags: ['auth'],
+          response: { 204: Type.Null(), ...errors },
+        },
       },
       async (request, reply) => {
         await identity.logout(principalOf(request));
@@ -264,7 +294,8 @@ export function identityRoutes(identity: IdentityService): FastifyPluginAsync {
       },
       async (request) => {
         const p = principalOf(request);
-        if (p.sessionId === undefined) throw new PalisadeError('SESSION_REQUIRED', 'API tokens have no session', { status: 400 });
+        if (p.sessionId === undefined)
+          throw new PalisadeError('SESSION_REQUIRED', 'API tokens have no session', { status: 400 });
         const session = (await identity.sessions.get(p.sessionId))!;
         const token = request.cookies[SESSION_COOKIE]!;
         return {
@@ -302,7 +333,10 @@ export function identityRoutes(identity: IdentityService): FastifyPluginAsync {
           summary: 'Confirm TOTP enrolment with a first code; returns one-time recovery codes',
           tags: ['me'],
           body: Code,
-          response: { 200: Type.Object({ state: SessionState, recoveryCodes: Type.Array(Type.String()) }), ...errors },
+          response: {
+            200: Type.Object({ state: SessionState, recoveryCodes: Type.Array(Type.String()) }),
+            ...errors,
+          },
         },
       },
       async (request) => identity.confirmTotp(principalOf(request), request.body.code),
@@ -312,7 +346,11 @@ export function identityRoutes(identity: IdentityService): FastifyPluginAsync {
       '/api/me/mfa/webauthn/options',
       {
         config: { access: { steps: ['needs-mfa-enrolment'], authenticated: true } },
-        schema: { summary: 'WebAuthn registration options', tags: ['me'], response: { 200: Type.Any(), ...errors } },
+        schema: {
+          summary: 'WebAuthn registration options',
+          tags: ['me'],
+          response: { 200: Type.Any(), ...errors },
+        },
       },
       async (request) => identity.webauthnRegistrationOptions(principalOf(request)),
     );
@@ -324,18 +362,29 @@ export function identityRoutes(identity: IdentityService): FastifyPluginAsync {
         schema: {
           summary: 'Register a security key or passkey',
           tags: ['me'],
-          body: Type.Object({ response: Type.Any(), name: Type.String({ maxLength: 64, default: '' }) }, { additionalProperties: false }),
-          response: { 200: Type.Object({ state: SessionState, recoveryCodes: Type.Array(Type.String()) }), ...errors },
+          body: Type.Object(
+            { response: Type.Any(), name: Type.String({ maxLength: 64, default: '' }) },
+            { additionalProperties: false },
+          ),
+          response: {
+            200: Type.Object({ state: SessionState, recoveryCodes: Type.Array(Type.String()) }),
+            ...errors,
+          },
         },
       },
-      async (request) => identity.registerWebauthn(principalOf(request), request.body.response, request.body.name),
+      async (request) =>
+        identity.registerWebauthn(principalOf(request), request.body.response, request.body.name),
     );
 
     app.get(
       '/api/me/sessions',
       {
         config: { access: { authenticated: true } },
-        schema: { summary: "The caller's sessions", tags: ['me'], response: { 200: Type.Array(SessionBody), ...errors } },
+        schema: {
+          summary: "The caller's sessions",
+          tags: ['me'],
+          response: { 200: Type.Array(SessionBody), ...errors },
+        },
       },
       async (request) => {
         const p = principalOf(request);
@@ -347,7 +396,12 @@ export function identityRoutes(identity: IdentityService): FastifyPluginAsync {
       '/api/me/sessions/:id',
       {
         config: { access: { authenticated: true } },
-        schema: { summary: "End one of the caller's sessions", tags: ['me'], params: IdParam, response: { 204: Type.Null(), ...errors } },
+        schema: {
+          summary: "End one of the caller's sessions",
+          tags: ['me'],
+          params: IdParam,
+          response: { 204: Type.Null(), ...errors },
+        },
       },
       async (request, reply) => {
         await identity.terminateSession(principalOf(request), request.params.id, true);
@@ -361,7 +415,14 @@ export function identityRoutes(identity: IdentityService): FastifyPluginAsync {
 
     app.get(
       '/api/users',
-      { config: manage, schema: { summary: 'All accounts', tags: ['users'], response: { 200: Type.Array(AccountBody), ...errors } } },
+      {
+        config: manage,
+        schema: {
+          summary: 'All accounts',
+          tags: ['users'],
+          response: { 200: Type.Array(AccountBody), ...errors },
+        },
+      },
       async () => (await identity.accounts.list()).map(accountJson),
     );
 
@@ -370,10 +431,14 @@ export function identityRoutes(identity: IdentityService): FastifyPluginAsync {
       {
         config: manage,
         schema: {
-          summary: 'Create a person’s account; returns a one-time password to hand over, changed at first sign-in',
+          summary:
+            'Create a person’s account; returns a one-time password to hand over, changed at first sign-in',
           tags: ['users'],
           body: Type.Object(
-            { username: Type.String({ minLength: 2, maxLength: 64 }), displayName: Type.String({ minLength: 1, maxLength: 128 }) },
+            {
+              username: Type.String({ minLength: 2, maxLength: 64 }),
+              displayName: Type.String({ minLength: 1, maxLength: 128 }),
+            },
             { additionalProperties: false },
           ),
           response: { 201: Type.Object({ user: AccountBody, oneTimePassword: Type.String() }), ...errors },
@@ -387,10 +452,19 @@ export function identityRoutes(identity: IdentityService): FastifyPluginAsync {
 
     app.get(
       '/api/users/:id',
-      { config: manage, schema: { summary: 'One account', tags: ['users'], params: IdParam, response: { 200: AccountBody, ...errors } } },
+      {
+        config: manage,
+        schema: {
+          summary: 'One account',
+          tags: ['users'],
+          params: IdParam,
+          response: { 200: AccountBody, ...errors },
+        },
+      },
       async (request) => {
         const account = await identity.accounts.byId(request.params.id);
-        if (!account) throw new PalisadeError('USER_NOT_FOUND', `no account ${request.params.id}`, { status: 404 });
+        if (!account)
+          throw new PalisadeError('USER_NOT_FOUND', `no account ${request.params.id}`, { status: 404 });
         return accountJson(account);
       },
     );
@@ -404,7 +478,10 @@ export function identityRoutes(identity: IdentityService): FastifyPluginAsync {
           tags: ['users'],
           params: IdParam,
           body: Type.Object(
-            { displayName: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })), disabled: Type.Optional(Type.Boolean()) },
+            {
+              displayName: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),
+              disabled: Type.Optional(Type.Boolean()),
+            },
             { additionalProperties: false },
           ),
           response: { 200: AccountBody, ...errors },
@@ -413,17 +490,30 @@ export function identityRoutes(identity: IdentityService): FastifyPluginAsync {
       async (request) => {
         const by = principalOf(request);
         let account: Account | undefined;
-        if (request.body.displayName !== undefined) account = await identity.updateUser(by, request.params.id, { displayName: request.body.displayName });
-        if (request.body.disabled !== undefined) account = await identity.setDisabled(by, request.params.id, request.body.disabled);
+        if (request.body.displayName !== undefined)
+          account = await identity.updateUser(by, request.params.id, {
+            displayName: request.body.displayName,
+          });
+        if (request.body.disabled !== undefined)
+          account = await identity.setDisabled(by, request.params.id, request.body.disabled);
         account ??= await identity.accounts.byId(request.params.id);
-        if (!account) throw new PalisadeError('USER_NOT_FOUND', `no account ${request.params.id}`, { status: 404 });
+        if (!account)
+          throw new PalisadeError('USER_NOT_FOUND', `no account ${request.params.id}`, { status: 404 });
         return accountJson(account);
       },
     );
 
     app.delete(
       '/api/users/:id',
-      { config: manage, schema: { summary: 'Delete an account', tags: ['users'], params: IdParam, response: { 204: Type.Null(), ...errors } } },
+      {
+        config: manage,
+        schema: {
+          summary: 'Delete an account',
+          tags: ['users'],
+          params: IdParam,
+          response: { 204: Type.Null(), ...errors },
+        },
+      },
       async (request, reply) => {
         await identity.deleteUser(principalOf(request), request.params.id);
         return reply.status(204).send(null);
@@ -435,18 +525,29 @@ export function identityRoutes(identity: IdentityService): FastifyPluginAsync {
       {
         config: manage,
         schema: {
-          summary: 'Reset a password: a one-time password, every session ended, change forced at next sign-in',
+          summary:
+            'Reset a password: a one-time password, every session ended, change forced at next sign-in',
           tags: ['users'],
           params: IdParam,
           response: { 200: Type.Object({ oneTimePassword: Type.String() }), ...errors },
         },
       },
-      async (request) => ({ oneTimePassword: await identity.resetPassword(principalOf(request), request.params.id) }),
+      async (request) => ({
+        oneTimePassword: await identity.resetPassword(principalOf(request), request.params.id),
+      }),
     );
 
     app.post(
       '/api/users/:id/unlock',
-      { config: manage, schema: { summary: 'Clear a sign-in lockout', tags: ['users'], params: IdParam, response: { 204: Type.Null(), ...errors } } },
+      {
+        config: manage,
+        schema: {
+          summary: 'Clear a sign-in lockout',
+          tags: ['users'],
+          params: IdParam,
+          response: { 204: Type.Null(), ...errors },
+        },
+      },
       async (request, reply) => {
         await identity.unlock(principalOf(request), request.params.id);
         return reply.status(204).send(null);
@@ -457,7 +558,12 @@ export function identityRoutes(identity: IdentityService): FastifyPluginAsync {
       '/api/users/:id/mfa',
       {
         config: manage,
-        schema: { summary: 'Remove all second factors (the user enrols again at next sign-in)', tags: ['users'], params: IdParam, response: { 204: Type.Null(), ...errors } },
+        schema: {
+          summary: 'Remove all second factors (the user enrols again at next sign-in)',
+          tags: ['users'],
+          params: IdParam,
+          response: { 204: Type.Null(), ...errors },
+        },
       },
       async (request, reply) => {
         await identity.removeSecondFactors(principalOf(request), request.params.id);
@@ -473,13 +579,19 @@ export function identityRoutes(identity: IdentityService): FastifyPluginAsync {
           summary: 'Create a service account (software client; authenticates with API tokens only)',
           tags: ['users'],
           body: Type.Object(
-            { username: Type.String({ minLength: 2, maxLength: 64 }), displayName: Type.String({ minLength: 1, maxLength: 128 }) },
+            {
+              username: Type.String({ minLength: 2, maxLength: 64 }),
+              displayName: Type.String({ minLength: 1, maxLength: 128 }),
+            },
             { additionalProperties: false },
           ),
           response: { 201: AccountBody, ...errors },
         },
       },
-      async (request, reply) => reply.status(201).send(accountJson(await identity.createServiceAccount(principalOf(request), request.body))),
+      async (request, reply) =>
+        reply
+          .status(201)
+          .send(accountJson(await identity.createServiceAccount(principalOf(request), request.body))),
     );
 
     const TokenBody = Type.Object({
@@ -496,7 +608,14 @@ export function identityRoutes(identity: IdentityService): FastifyPluginAsync {
 
     app.get(
       '/api/tokens',
-      { config: manage, schema: { summary: 'API tokens (never their secrets)', tags: ['users'], response: { 200: Type.Array(TokenBody), ...errors } } },
+      {
+        config: manage,
+        schema: {
+          summary: 'API tokens (never their secrets)',
+          tags: ['users'],
+          response: { 200: Type.Array(TokenBody), ...errors },
+        },
+      },
       async () => identity.tokens.list(),
     );
 
@@ -516,7 +635,10 @@ export function identityRoutes(identity: IdentityService): FastifyPluginAsync {
             },
             { additionalProperties: false },
           ),
-          response: { 201: Type.Object({ id: Type.String(), token: Type.String(), expiresAt: Type.String() }), ...errors },
+          response: {
+            201: Type.Object({ id: Type.String(), token: Type.String(), expiresAt: Type.String() }),
+            ...errors,
+          },
         },
       },
       async (request, reply) =>
@@ -532,7 +654,15 @@ export function identityRoutes(identity: IdentityService): FastifyPluginAsync {
 
     app.delete(
       '/api/tokens/:id',
-      { config: manage, schema: { summary: 'Revoke an API token', tags: ['users'], params: IdParam, response: { 204: Type.Null(), ...errors } } },
+      {
+        config: manage,
+        schema: {
+          summary: 'Revoke an API token',
+          tags: ['users'],
+          params: IdParam,
+          response: { 204: Type.Null(), ...errors },
+        },
+      },
       async (request, reply) => {
         await identity.revokeToken(principalOf(request), request.params.id);
         return reply.status(204).send(null);
@@ -543,15 +673,28 @@ export function identityRoutes(identity: IdentityService): FastifyPluginAsync {
 
     app.get(
       '/api/sessions',
-      { config: sessionsManage, schema: { summary: 'Every session', tags: ['sessions'], response: { 200: Type.Array(SessionBody), ...errors } } },
-      async (request) => (await identity.sessions.listAll()).map((s) => sessionJson(s, principalOf(request).sessionId)),
+      {
+        config: sessionsManage,
+        schema: {
+          summary: 'Every session',
+          tags: ['sessions'],
+          response: { 200: Type.Array(SessionBody), ...errors },
+        },
+      },
+      async (request) =>
+        (await identity.sessions.listAll()).map((s) => sessionJson(s, principalOf(request).sessionId)),
     );
 
     app.delete(
       '/api/sessions/:id',
       {
         config: sessionsManage,
-        schema: { summary: 'Terminate any session remotely (SR 2.6)', tags: ['sessions'], params: IdParam, response: { 204: Type.Null(), ...errors } },
+        schema: {
+          summary: 'Terminate any session remotely (SR 2.6)',
+          tags: ['sessions'],
+          params: IdParam,
+          response: { 204: Type.Null(), ...errors },
+        },
       },
       async (request, reply) => {
         await identity.terminateSession(principalOf(request), request.params.id, false);

@@ -2,14 +2,30 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Secret, TOTP } from 'otpauth';
 import { DIALECTS } from '../../test/support/dialects.js';
-import { ADMIN_PRINCIPAL, ctx, identityWorld, type IdentityWorld } from '../../test/support/identity-world.js';
+import {
+  ADMIN_PRINCIPAL,
+  ctx,
+  identityWorld,
+  type IdentityWorld,
+} from '../../test/support/identity-world.js';
 import { PalisadeError } from '../errors/index.js';
 import type { IdentityService, Principal, SessionState, SignInStep } from './index.js';
 
 const ALL_STEPS: SessionState[] = ['needs-password-change', 'needs-mfa', 'needs-mfa-enrolment'];
 
-async function principal(identity: IdentityService, token: string, address = '127.0.0.1'): Promise<Principal> {
-  const r = await identity.authenticate({ cookieToken: token, bearer: undefined, csrfHeader: undefined, unsafeMethod: false, address, allowPending: ALL_STEPS });
+async function principal(
+  identity: IdentityService,
+  token: string,
+  address = '127.0.0.1',
+): Promise<Principal> {
+  const r = await identity.authenticate({
+    cookieToken: token,
+    bearer: undefined,
+    csrfHeader: undefined,
+    unsafeMethod: false,
+    address,
+    allowPending: ALL_STEPS,
+  });
   if (!('principal' in r)) throw new Error(`not authenticated: ${r.failure}`);
   return r.principal;
 }
@@ -33,10 +49,28 @@ const GOOD = 'correct horse battery staple';
 
 /** Creates a user, signs in with the one-time password, sets GOOD and enrols TOTP. Returns the secret. */
 async function enrolledUser(w: IdentityWorld, username: string): Promise<{ userId: string; secret: string }> {
-  const { account, oneTimePassword } = await w.identity.createUser(ADMIN_PRINCIPAL, { username, displayName: username });
-  await w.access.store.addGrant({ userId: account.id, roleId: 'operator', scope: { kind: 'all' }, createdBy: 'test' });
-  const first = await w.identity.passwordLogin({ username, password: oneTimePassword, noticeAccepted: true, ...ctx() });
-  const changed = await w.identity.changePassword(await principal(w.identity, first.token), oneTimePassword, GOOD, ctx());
+  const { account, oneTimePassword } = await w.identity.createUser(ADMIN_PRINCIPAL, {
+    username,
+    displayName: username,
+  });
+  await w.access.store.addGrant({
+    userId: account.id,
+    roleId: 'operator',
+    scope: { kind: 'all' },
+    createdBy: 'test',
+  });
+  const first = await w.identity.passwordLogin({
+    username,
+    password: oneTimePassword,
+    noticeAccepted: true,
+    ...ctx(),
+  });
+  const changed = await w.identity.changePassword(
+    await principal(w.identity, first.token),
+    oneTimePassword,
+    GOOD,
+    ctx(),
+  );
   const p = await principal(w.identity, changed.token);
   const { secret } = await w.identity.beginTotp(p);
   await w.identity.confirmTotp(p, totpAt(secret, w.clock.now));
@@ -62,21 +96,49 @@ for (const dialect of DIALECTS) {
       const first = await w.identity.ensureFirstAdministrator(async (id) => void granted.push(id));
       assert.ok(first);
       assert.equal(first.username, 'admin');
-      assert.equal(await w.identity.ensureFirstAdministrator(async () => undefined), undefined, 'created once only');
+      assert.equal(
+        await w.identity.ensureFirstAdministrator(async () => undefined),
+        undefined,
+        'created once only',
+      );
       assert.equal(granted.length, 1);
 
-      const step1 = await w.identity.passwordLogin({ username: 'admin', password: first.oneTimePassword, noticeAccepted: true, ...ctx() });
+      const step1 = await w.identity.passwordLogin({
+        username: 'admin',
+        password: first.oneTimePassword,
+        noticeAccepted: true,
+        ...ctx(),
+      });
       assert.equal(step1.state, 'needs-password-change');
       const p1 = await principal(w.identity, step1.token);
-      await rejectsWith(w.identity.changePassword(p1, first.oneTimePassword, 'short', ctx()), 'PASSWORD_POLICY');
-      await rejectsWith(w.identity.changePassword(p1, first.oneTimePassword, 'admin-is-my-password', ctx()), 'PASSWORD_POLICY');
-      await rejectsWith(w.identity.changePassword(p1, first.oneTimePassword, 'Password2024!!', ctx()), 'PASSWORD_POLICY');
-      await rejectsWith(w.identity.changePassword(p1, 'not the one-time password', GOOD, ctx()), 'AUTH_FAILED');
+      await rejectsWith(
+        w.identity.changePassword(p1, first.oneTimePassword, 'short', ctx()),
+        'PASSWORD_POLICY',
+      );
+      await rejectsWith(
+        w.identity.changePassword(p1, first.oneTimePassword, 'admin-is-my-password', ctx()),
+        'PASSWORD_POLICY',
+      );
+      await rejectsWith(
+        w.identity.changePassword(p1, first.oneTimePassword, 'Password2024!!', ctx()),
+        'PASSWORD_POLICY',
+      );
+      await rejectsWith(
+        w.identity.changePassword(p1, 'not the one-time password', GOOD, ctx()),
+        'AUTH_FAILED',
+      );
       const step2 = await w.identity.changePassword(p1, first.oneTimePassword, GOOD, ctx());
       assert.equal(step2.state, 'needs-mfa-enrolment', 'MFA is required for every human account by default');
 
       // The old cookie is refused after the password change.
-      const old = await w.identity.authenticate({ cookieToken: step1.token, bearer: undefined, csrfHeader: undefined, unsafeMethod: false, address: '127.0.0.1', allowPending: ALL_STEPS });
+      const old = await w.identity.authenticate({
+        cookieToken: step1.token,
+        bearer: undefined,
+        csrfHeader: undefined,
+        unsafeMethod: false,
+        address: '127.0.0.1',
+        allowPending: ALL_STEPS,
+      });
       assert.equal('failure' in old && old.failure, 'unauthenticated');
 
       const p2 = await principal(w.identity, step2.token);
@@ -93,37 +155,91 @@ for (const dialect of DIALECTS) {
     it('TOTP sign-in succeeds once per code: a replayed code is refused and audited', async () => {
       const { secret } = await enrolledUser(w, 'olga');
       const code = nextCode(w, secret);
-      const a = await w.identity.passwordLogin({ username: 'olga', password: GOOD, noticeAccepted: true, ...ctx() });
+      const a = await w.identity.passwordLogin({
+        username: 'olga',
+        password: GOOD,
+        noticeAccepted: true,
+        ...ctx(),
+      });
       assert.equal(a.state, 'needs-mfa');
-      assert.deepEqual(await w.identity.totpLogin(await principal(w.identity, a.token), code), { state: 'active' });
+      assert.deepEqual(await w.identity.totpLogin(await principal(w.identity, a.token), code), {
+        state: 'active',
+      });
 
-      const b = await w.identity.passwordLogin({ username: 'olga', password: GOOD, noticeAccepted: true, ...ctx() });
+      const b = await w.identity.passwordLogin({
+        username: 'olga',
+        password: GOOD,
+        noticeAccepted: true,
+        ...ctx(),
+      });
       const before = w.audit.count('auth.mfa.failed');
       await rejectsWith(w.identity.totpLogin(await principal(w.identity, b.token), code), 'MFA_REPLAYED');
       assert.equal(w.audit.count('auth.mfa.failed'), before + 1);
       assert.match(w.audit.events.at(-1)!.reason ?? '', /replay/);
       // The pending session still cannot reach anything that needs an active one.
-      const r = await w.identity.authenticate({ cookieToken: b.token, bearer: undefined, csrfHeader: undefined, unsafeMethod: false, address: '127.0.0.1', allowPending: [] });
+      const r = await w.identity.authenticate({
+        cookieToken: b.token,
+        bearer: undefined,
+        csrfHeader: undefined,
+        unsafeMethod: false,
+        address: '127.0.0.1',
+        allowPending: [],
+      });
       assert.equal('failure' in r && r.failure, 'step-required');
     });
 
     it('recovery codes work once each', async () => {
       const { userId } = await enrolledUser(w, 'rita');
       const codes = await w.identity.recovery.generate(userId);
-      const a = await w.identity.passwordLogin({ username: 'rita', password: GOOD, noticeAccepted: true, ...ctx() });
-      const used = await w.identity.recoveryLogin(await principal(w.identity, a.token), codes[0]!.toUpperCase());
+      const a = await w.identity.passwordLogin({
+        username: 'rita',
+        password: GOOD,
+        noticeAccepted: true,
+        ...ctx(),
+      });
+      const used = await w.identity.recoveryLogin(
+        await principal(w.identity, a.token),
+        codes[0]!.toUpperCase(),
+      );
       assert.deepEqual(used, { state: 'active', remaining: 9 });
-      const b = await w.identity.passwordLogin({ username: 'rita', password: GOOD, noticeAccepted: true, ...ctx() });
-      await rejectsWith(w.identity.recoveryLogin(await principal(w.identity, b.token), codes[0]!), 'MFA_FAILED');
+      const b = await w.identity.passwordLogin({
+        username: 'rita',
+        password: GOOD,
+        noticeAccepted: true,
+        ...ctx(),
+      });
+      await rejectsWith(
+        w.identity.recoveryLogin(await principal(w.identity, b.token), codes[0]!),
+        'MFA_FAILED',
+      );
     });
 
     it('the system use notice must be accepted', async () => {
-      await rejectsWith(w.identity.passwordLogin({ username: 'olga', password: GOOD, noticeAccepted: false, ...ctx() }), 'AUTH_NOTICE_REQUIRED');
+      await rejectsWith(
+        w.identity.passwordLogin({ username: 'olga', password: GOOD, noticeAccepted: false, ...ctx() }),
+        'AUTH_NOTICE_REQUIRED',
+      );
     });
 
     it('answers never reveal whether an account exists', async () => {
-      const known = await rejectsWith(w.identity.passwordLogin({ username: 'olga', password: 'wrong password!!', noticeAccepted: true, ...ctx('10.9.0.1') }), 'AUTH_FAILED');
-      const unknown = await rejectsWith(w.identity.passwordLogin({ username: 'nobody-here', password: 'wrong password!!', noticeAccepted: true, ...ctx('10.9.0.1') }), 'AUTH_FAILED');
+      const known = await rejectsWith(
+        w.identity.passwordLogin({
+          username: 'olga',
+          password: 'wrong password!!',
+          noticeAccepted: true,
+          ...ctx('10.9.0.1'),
+        }),
+        'AUTH_FAILED',
+      );
+      const unknown = await rejectsWith(
+        w.identity.passwordLogin({
+          username: 'nobody-here',
+          password: 'wrong password!!',
+          noticeAccepted: true,
+          ...ctx('10.9.0.1'),
+        }),
+        'AUTH_FAILED',
+      );
       assert.equal(known.message, unknown.message);
       assert.equal(known.status, unknown.status);
       await w.identity.throttle.unlock('olga');
@@ -132,35 +248,98 @@ for (const dialect of DIALECTS) {
     it('locks an account after repeated failures, for unknown names too, and an administrator can unlock', async () => {
       const { userId } = await enrolledUser(w, 'lars');
       for (let i = 0; i < 5; i++) {
-        await rejectsWith(w.identity.passwordLogin({ username: 'lars', password: `wrong-${i}-password`, noticeAccepted: true, ...ctx(`10.1.0.${i}`) }), 'AUTH_FAILED');
+        await rejectsWith(
+          w.identity.passwordLogin({
+            username: 'lars',
+            password: `wrong-${i}-password`,
+            noticeAccepted: true,
+            ...ctx(`10.1.0.${i}`),
+          }),
+          'AUTH_FAILED',
+        );
       }
-      const locked = await rejectsWith(w.identity.passwordLogin({ username: 'lars', password: GOOD, noticeAccepted: true, ...ctx('10.1.1.1') }), 'AUTH_LOCKED');
+      const locked = await rejectsWith(
+        w.identity.passwordLogin({
+          username: 'lars',
+          password: GOOD,
+          noticeAccepted: true,
+          ...ctx('10.1.1.1'),
+        }),
+        'AUTH_LOCKED',
+      );
       assert.equal(locked.status, 429);
       assert.ok(w.audit.count('auth.login.locked') >= 1);
       for (let i = 0; i < 5; i++) {
-        await rejectsWith(w.identity.passwordLogin({ username: 'ghost', password: `wrong-${i}-password`, noticeAccepted: true, ...ctx(`10.2.0.${i}`) }), 'AUTH_FAILED');
+        await rejectsWith(
+          w.identity.passwordLogin({
+            username: 'ghost',
+            password: `wrong-${i}-password`,
+            noticeAccepted: true,
+            ...ctx(`10.2.0.${i}`),
+          }),
+          'AUTH_FAILED',
+        );
       }
-      await rejectsWith(w.identity.passwordLogin({ username: 'ghost', password: GOOD, noticeAccepted: true, ...ctx('10.2.1.1') }), 'AUTH_LOCKED');
+      await rejectsWith(
+        w.identity.passwordLogin({
+          username: 'ghost',
+          password: GOOD,
+          noticeAccepted: true,
+          ...ctx('10.2.1.1'),
+        }),
+        'AUTH_LOCKED',
+      );
 
       await w.identity.unlock(ADMIN_PRINCIPAL, userId);
-      const ok = await w.identity.passwordLogin({ username: 'lars', password: GOOD, noticeAccepted: true, ...ctx('10.1.1.1') });
+      const ok = await w.identity.passwordLogin({
+        username: 'lars',
+        password: GOOD,
+        noticeAccepted: true,
+        ...ctx('10.1.1.1'),
+      });
       assert.equal(ok.state, 'needs-mfa');
     });
 
     it('locks a source address that sprays many accounts; other sources are unaffected', async () => {
       const { secret: _s } = await enrolledUser(w, 'sofia');
       for (let i = 0; i < 20; i++) {
-        await rejectsWith(w.identity.passwordLogin({ username: `spray-${i}`, password: 'Spring2026!!x', noticeAccepted: true, ...ctx('10.66.0.1') }), 'AUTH_FAILED');
+        await rejectsWith(
+          w.identity.passwordLogin({
+            username: `spray-${i}`,
+            password: 'Spring2026!!x',
+            noticeAccepted: true,
+            ...ctx('10.66.0.1'),
+          }),
+          'AUTH_FAILED',
+        );
       }
-      await rejectsWith(w.identity.passwordLogin({ username: 'sofia', password: GOOD, noticeAccepted: true, ...ctx('10.66.0.1') }), 'AUTH_LOCKED');
-      const elsewhere = await w.identity.passwordLogin({ username: 'sofia', password: GOOD, noticeAccepted: true, ...ctx('10.66.0.2') });
+      await rejectsWith(
+        w.identity.passwordLogin({
+          username: 'sofia',
+          password: GOOD,
+          noticeAccepted: true,
+          ...ctx('10.66.0.1'),
+        }),
+        'AUTH_LOCKED',
+      );
+      const elsewhere = await w.identity.passwordLogin({
+        username: 'sofia',
+        password: GOOD,
+        noticeAccepted: true,
+        ...ctx('10.66.0.2'),
+      });
       assert.equal(elsewhere.state, 'needs-mfa');
     });
 
     it('logout and terminate end sessions at once; disabling an account ends its sessions', async () => {
       const { secret } = await enrolledUser(w, 'tom');
       const signIn = async (): Promise<SignInStep> => {
-        const s = await w.identity.passwordLogin({ username: 'tom', password: GOOD, noticeAccepted: true, ...ctx() });
+        const s = await w.identity.passwordLogin({
+          username: 'tom',
+          password: GOOD,
+          noticeAccepted: true,
+          ...ctx(),
+        });
         await w.identity.totpLogin(await principal(w.identity, s.token), nextCode(w, secret));
         return s;
       };
@@ -178,27 +357,75 @@ for (const dialect of DIALECTS) {
     });
 
     it('API tokens: shown once, narrowed, revocable, and useless after revocation', async () => {
-      const svc = await w.identity.createServiceAccount(ADMIN_PRINCIPAL, { username: 'siem-forwarder', displayName: 'SIEM forwarder' });
-      const issued = await w.identity.issueToken(ADMIN_PRINCIPAL, { userId: svc.id, name: 'ci', permissions: ['audit.read'], lifetimeDays: 7 });
+      const svc = await w.identity.createServiceAccount(ADMIN_PRINCIPAL, {
+        username: 'siem-forwarder',
+        displayName: 'SIEM forwarder',
+      });
+      const issued = await w.identity.issueToken(ADMIN_PRINCIPAL, {
+        userId: svc.id,
+        name: 'ci',
+        permissions: ['audit.read'],
+        lifetimeDays: 7,
+      });
       assert.match(issued.token, /^plsd_[0-9a-f]{32}_/);
       const listed = await w.identity.tokens.list(svc.id);
       assert.ok(!JSON.stringify(listed).includes(issued.token.split('_')[2]!), 'the secret is never listed');
-      const auth = await w.identity.authenticate({ cookieToken: undefined, bearer: issued.token, csrfHeader: undefined, unsafeMethod: true, address: '127.0.0.1', allowPending: [] });
+      const auth = await w.identity.authenticate({
+        cookieToken: undefined,
+        bearer: issued.token,
+        csrfHeader: undefined,
+        unsafeMethod: true,
+        address: '127.0.0.1',
+        allowPending: [],
+      });
       assert.ok('principal' in auth);
       assert.deepEqual(auth.principal.tokenPermissions, ['audit.read']);
       await w.identity.revokeToken(ADMIN_PRINCIPAL, issued.id);
-      const after = await w.identity.authenticate({ cookieToken: undefined, bearer: issued.token, csrfHeader: undefined, unsafeMethod: true, address: '127.0.0.1', allowPending: [] });
+      const after = await w.identity.authenticate({
+        cookieToken: undefined,
+        bearer: issued.token,
+        csrfHeader: undefined,
+        unsafeMethod: true,
+        address: '127.0.0.1',
+        allowPending: [],
+      });
       assert.ok('failure' in after);
-      const forged = await w.identity.authenticate({ cookieToken: undefined, bearer: `${issued.token.slice(0, -2)}xx`, csrfHeader: undefined, unsafeMethod: true, address: '127.0.0.1', allowPending: [] });
+      const forged = await w.identity.authenticate({
+        cookieToken: undefined,
+        bearer: `${issued.token.slice(0, -2)}xx`,
+        csrfHeader: undefined,
+        unsafeMethod: true,
+        address: '127.0.0.1',
+        allowPending: [],
+      });
       assert.ok('failure' in forged);
-      await rejectsWith(w.identity.issueToken(ADMIN_PRINCIPAL, { userId: svc.id, name: 'x', permissions: null, lifetimeDays: 400 }), 'TOKEN_LIFETIME');
+      await rejectsWith(
+        w.identity.issueToken(ADMIN_PRINCIPAL, {
+          userId: svc.id,
+          name: 'x',
+          permissions: null,
+          lifetimeDays: 400,
+        }),
+        'TOKEN_LIFETIME',
+      );
     });
 
     it('CSRF: a state-changing cookie request needs the session’s token', async () => {
       const { secret } = await enrolledUser(w, 'uma');
-      const s = await w.identity.passwordLogin({ username: 'uma', password: GOOD, noticeAccepted: true, ...ctx() });
+      const s = await w.identity.passwordLogin({
+        username: 'uma',
+        password: GOOD,
+        noticeAccepted: true,
+        ...ctx(),
+      });
       await w.identity.totpLogin(await principal(w.identity, s.token), nextCode(w, secret));
-      const base = { cookieToken: s.token, bearer: undefined, unsafeMethod: true, address: '127.0.0.1', allowPending: [] as SessionState[] };
+      const base = {
+        cookieToken: s.token,
+        bearer: undefined,
+        unsafeMethod: true,
+        address: '127.0.0.1',
+        allowPending: [] as SessionState[],
+      };
       const none = await w.identity.authenticate({ ...base, csrfHeader: undefined });
       assert.equal('failure' in none && none.failure, 'csrf');
       const wrong = await w.identity.authenticate({ ...base, csrfHeader: 'x'.repeat(43) });
@@ -210,11 +437,32 @@ for (const dialect of DIALECTS) {
 
   describe(`session policy on ${dialect.name}`, { skip: dialect.skip }, () => {
     it('idle timeout locks the session and is audited as an expiry', async () => {
-      const w = await identityWorld(dialect, { mfaRequired: false, session: { idleTimeoutSeconds: 1, absoluteLifetimeSeconds: 3600, maxConcurrent: 3, onLimit: 'evict-oldest' } });
+      const w = await identityWorld(dialect, {
+        mfaRequired: false,
+        session: {
+          idleTimeoutSeconds: 1,
+          absoluteLifetimeSeconds: 3600,
+          maxConcurrent: 3,
+          onLimit: 'evict-oldest',
+        },
+      });
       try {
-        const { oneTimePassword } = await w.identity.createUser(ADMIN_PRINCIPAL, { username: 'idle', displayName: 'Idle' });
-        const s0 = await w.identity.passwordLogin({ username: 'idle', password: oneTimePassword, noticeAccepted: true, ...ctx() });
-        const s = await w.identity.changePassword(await principal(w.identity, s0.token), oneTimePassword, GOOD, ctx());
+        const { oneTimePassword } = await w.identity.createUser(ADMIN_PRINCIPAL, {
+          username: 'idle',
+          displayName: 'Idle',
+        });
+        const s0 = await w.identity.passwordLogin({
+          username: 'idle',
+          password: oneTimePassword,
+          noticeAccepted: true,
+          ...ctx(),
+        });
+        const s = await w.identity.changePassword(
+          await principal(w.identity, s0.token),
+          oneTimePassword,
+          GOOD,
+          ctx(),
+        );
         assert.equal(s.state, 'active', 'MFA off in this world');
         await principal(w.identity, s.token);
         await new Promise((r) => setTimeout(r, 1200));
@@ -228,23 +476,54 @@ for (const dialect of DIALECTS) {
 
     it('concurrent-session limit: evict the oldest, or reject the newcomer', async () => {
       for (const onLimit of ['evict-oldest', 'reject'] as const) {
-        const w = await identityWorld(dialect, { mfaRequired: false, session: { idleTimeoutSeconds: 900, absoluteLifetimeSeconds: 3600, maxConcurrent: 2, onLimit } });
+        const w = await identityWorld(dialect, {
+          mfaRequired: false,
+          session: { idleTimeoutSeconds: 900, absoluteLifetimeSeconds: 3600, maxConcurrent: 2, onLimit },
+        });
         try {
-          const { oneTimePassword } = await w.identity.createUser(ADMIN_PRINCIPAL, { username: 'many', displayName: 'Many' });
-          const s0 = await w.identity.passwordLogin({ username: 'many', password: oneTimePassword, noticeAccepted: true, ...ctx() });
-          const first = await w.identity.changePassword(await principal(w.identity, s0.token), oneTimePassword, GOOD, ctx());
-          const second = await w.identity.passwordLogin({ username: 'many', password: GOOD, noticeAccepted: true, ...ctx() });
+          const { oneTimePassword } = await w.identity.createUser(ADMIN_PRINCIPAL, {
+            username: 'many',
+            displayName: 'Many',
+          });
+          const s0 = await w.identity.passwordLogin({
+            username: 'many',
+            password: oneTimePassword,
+            noticeAccepted: true,
+            ...ctx(),
+          });
+          const first = await w.identity.changePassword(
+            await principal(w.identity, s0.token),
+            oneTimePassword,
+            GOOD,
+            ctx(),
+          );
+          const second = await w.identity.passwordLogin({
+            username: 'many',
+            password: GOOD,
+            noticeAccepted: true,
+            ...ctx(),
+          });
           if (onLimit === 'evict-oldest') {
-            const third = await w.identity.passwordLogin({ username: 'many', password: GOOD, noticeAccepted: true, ...ctx() });
+            const third = await w.identity.passwordLogin({
+              username: 'many',
+              password: GOOD,
+              noticeAccepted: true,
+              ...ctx(),
+            });
             await assert.rejects(principal(w.identity, first.token), 'the oldest session ended');
             await principal(w.identity, second.token);
             await principal(w.identity, third.token);
           } else {
-            await rejectsWith(w.identity.passwordLogin({ username: 'many', password: GOOD, noticeAccepted: true, ...ctx() }), 'SESSION_LIMIT');
+            await rejectsWith(
+              w.identity.passwordLogin({ username: 'many', password: GOOD, noticeAccepted: true, ...ctx() }),
+              'SESSION_LIMIT',
+            );
             await principal(w.identity, first.token);
             await principal(w.identity, second.token);
           }
-          const active = (await w.identity.sessions.listForUser((await w.identity.accounts.byUsername('many'))!.id)).filter((x) => x.state === 'active');
+          const active = (
+            await w.identity.sessions.listForUser((await w.identity.accounts.byUsername('many'))!.id)
+          ).filter((x) => x.state === 'active');
           assert.equal(active.length, 2);
         } finally {
           await w.close();

@@ -8,7 +8,15 @@ import { OidcLogin, type OidcIdentity, type OidcSettings } from './oidc.js';
 import { PasswordHasher, PasswordRules, type PasswordPolicy } from './passwords.js';
 import { RecoveryCodes } from './recovery.js';
 import type { SecretBox } from './secret-box.js';
-import { csrfMatches, csrfTokenFor, SessionStore, type EndReason, type Session, type SessionPolicy, type SessionState } from './sessions.js';
+import {
+  csrfMatches,
+  csrfTokenFor,
+  SessionStore,
+  type EndReason,
+  type Session,
+  type SessionPolicy,
+  type SessionState,
+} from './sessions.js';
 import type { IdentityTables } from './tables.js';
 import { LoginThrottle, type LockoutPolicy } from './throttle.js';
 import { ApiTokens } from './tokens.js';
@@ -75,7 +83,11 @@ export interface SignInStep {
 
 export type AuthenticationResult =
   | { principal: Principal }
-  | { failure: 'unauthenticated' | 'expired' | 'csrf' | 'step-required'; message: string; state?: SessionState };
+  | {
+      failure: 'unauthenticated' | 'expired' | 'csrf' | 'step-required';
+      message: string;
+      state?: SessionState;
+    };
 
 const ONE_TIME_ALPHABET = 'ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789';
 
@@ -124,7 +136,9 @@ export class IdentityService {
    * returned (to be printed once) and must be changed at first sign-in. Returns undefined when any
    * human account already exists.
    */
-  async ensureFirstAdministrator(grant: (userId: string) => Promise<void>): Promise<{ username: string; oneTimePassword: string } | undefined> {
+  async ensureFirstAdministrator(
+    grant: (userId: string) => Promise<void>,
+  ): Promise<{ username: string; oneTimePassword: string } | undefined> {
     if ((await this.accounts.count('human')) > 0) return undefined;
     const oneTimePassword = generateOneTimePassword();
     const account = await this.accounts.create({
@@ -147,12 +161,22 @@ export class IdentityService {
 
   // ---------------------------------------------------------------- password sign-in
 
-  async passwordLogin(input: { username: string; password: string; noticeAccepted: boolean } & RequestContext): Promise<SignInStep> {
+  async passwordLogin(
+    input: { username: string; password: string; noticeAccepted: boolean } & RequestContext,
+  ): Promise<SignInStep> {
     const username = input.username.trim().slice(0, 128);
-    const actor: AuditActor = { type: 'user', id: 'unknown', name: username, auth: 'password', address: input.address };
+    const actor: AuditActor = {
+      type: 'user',
+      id: 'unknown',
+      name: username,
+      auth: 'password',
+      address: input.address,
+    };
     if (this.policy.notice !== '' && !input.noticeAccepted) {
       await this.record('auth.login.failed', 'failure', actor, 'the system use notice was not accepted');
-      throw new PalisadeError('AUTH_NOTICE_REQUIRED', 'accept the system use notice to sign in', { status: 400 });
+      throw new PalisadeError('AUTH_NOTICE_REQUIRED', 'accept the system use notice to sign in', {
+        status: 400,
+      });
     }
     const lock = await this.throttle.state(username, input.address);
     if (lock.locked) {
@@ -161,7 +185,10 @@ export class IdentityService {
     }
     const account = await this.accounts.byUsername(username);
     if (account) actor.id = account.id;
-    const stored = account && account.kind === 'human' && !account.disabled ? await this.accounts.passwordHash(account.id) : null;
+    const stored =
+      account && account.kind === 'human' && !account.disabled
+        ? await this.accounts.passwordHash(account.id)
+        : null;
     const ok = await this.hasher.verify(stored, input.password);
     if (!ok || !account) {
       await this.failAndMaybeLock(username, input.address, actor, account, 'wrong user name or password');
@@ -204,7 +231,13 @@ export class IdentityService {
     }
   }
 
-  private async openSession(account: Account, state: SessionState, methods: string, ctx: RequestContext, actor: AuditActor): Promise<SignInStep> {
+  private async openSession(
+    account: Account,
+    state: SessionState,
+    methods: string,
+    ctx: RequestContext,
+    actor: AuditActor,
+  ): Promise<SignInStep> {
     const { token, session } = await this.sessions.create({
       userId: account.id,
       state,
@@ -212,41 +245,78 @@ export class IdentityService {
       address: ctx.address,
       userAgent: ctx.userAgent,
     });
-    await this.record('session.created', 'success', { ...actor, auth: methods }, undefined, { sessionId: session.id, state }, {
-      type: 'session',
-      id: session.id,
-    });
+    await this.record(
+      'session.created',
+      'success',
+      { ...actor, auth: methods },
+      undefined,
+      { sessionId: session.id, state },
+      {
+        type: 'session',
+        id: session.id,
+      },
+    );
     if (state === 'active') await this.activate(account, session, methods, actor);
     return { token, csrfToken: csrfTokenFor(token), session, state };
   }
 
   /** The session has every factor it needs: enforce the concurrent-session limit and record the sign-in. */
-  private async activate(account: Account, session: Session, methods: string, actor: AuditActor): Promise<void> {
+  private async activate(
+    account: Account,
+    session: Session,
+    methods: string,
+    actor: AuditActor,
+  ): Promise<void> {
     const limit = this.policy.session.maxConcurrent;
-    const others = (await this.sessions.listForUser(account.id)).filter((s) => s.state === 'active' && s.id !== session.id);
+    const others = (await this.sessions.listForUser(account.id)).filter(
+      (s) => s.state === 'active' && s.id !== session.id,
+    );
     if (others.length >= limit) {
       if (this.policy.session.onLimit === 'reject') {
         await this.sessions.end(session.id);
-        await this.record('auth.login.rejected', 'denied', actor, `the limit of ${limit} concurrent sessions is reached`);
-        throw new PalisadeError('SESSION_LIMIT', `you already have ${limit} active sessions; sign out of one first`, { status: 409 });
+        await this.record(
+          'auth.login.rejected',
+          'denied',
+          actor,
+          `the limit of ${limit} concurrent sessions is reached`,
+        );
+        throw new PalisadeError(
+          'SESSION_LIMIT',
+          `you already have ${limit} active sessions; sign out of one first`,
+          { status: 409 },
+        );
       }
       const evict = others.slice(0, others.length - limit + 1);
       for (const old of evict) {
         await this.sessions.end(old.id);
-        await this.record('session.terminated', 'success', actor, 'concurrent-session limit: oldest session ended', { sessionId: old.id }, {
-          type: 'session',
-          id: old.id,
-        });
+        await this.record(
+          'session.terminated',
+          'success',
+          actor,
+          'concurrent-session limit: oldest session ended',
+          { sessionId: old.id },
+          {
+            type: 'session',
+            id: old.id,
+          },
+        );
       }
     }
     await this.sessions.setState(session.id, 'active', methods);
     session.state = 'active';
     session.authMethods = methods;
     await this.accounts.touchLogin(account.id);
-    await this.record('auth.login.succeeded', 'success', { ...actor, id: account.id, auth: methods }, undefined, { sessionId: session.id }, {
-      type: 'session',
-      id: session.id,
-    });
+    await this.record(
+      'auth.login.succeeded',
+      'success',
+      { ...actor, id: account.id, auth: methods },
+      undefined,
+      { sessionId: session.id },
+      {
+        type: 'session',
+        id: session.id,
+      },
+    );
   }
 
   // ---------------------------------------------------------------- second factors during sign-in
@@ -262,21 +332,42 @@ export class IdentityService {
     const result = await this.totp.verify(account.id, code.trim(), this.clock());
     if (result !== 'ok') {
       const reason = result === 'replayed' ? 'the TOTP code was already used (replay)' : 'wrong TOTP code';
-      await this.failAndMaybeLock(account.username, principal.address, actor, account, reason, 'auth.mfa.failed');
-      throw new PalisadeError(result === 'replayed' ? 'MFA_REPLAYED' : 'MFA_FAILED', result === 'replayed' ? 'this code was already used; wait for the next one' : 'wrong code', { status: 401 });
+      await this.failAndMaybeLock(
+        account.username,
+        principal.address,
+        actor,
+        account,
+        reason,
+        'auth.mfa.failed',
+      );
+      throw new PalisadeError(
+        result === 'replayed' ? 'MFA_REPLAYED' : 'MFA_FAILED',
+        result === 'replayed' ? 'this code was already used; wait for the next one' : 'wrong code',
+        { status: 401 },
+      );
     }
     await this.throttle.recordSuccess(account.username);
     await this.activate(account, session, `${session.authMethods}+totp`, actor);
     return { state: 'active' };
   }
 
-  async recoveryLogin(principal: Principal, code: string): Promise<{ state: SessionState; remaining: number }> {
+  async recoveryLogin(
+    principal: Principal,
+    code: string,
+  ): Promise<{ state: SessionState; remaining: number }> {
     const { account, session } = await this.pendingSession(principal, 'needs-mfa');
     const actor = this.actor(principal, 'password+recovery-code');
     const lock = await this.throttle.state(account.username, principal.address);
     if (lock.locked) throw lockedError(lock.until!);
     if (!(await this.recovery.use(account.id, code))) {
-      await this.failAndMaybeLock(account.username, principal.address, actor, account, 'wrong or used recovery code', 'auth.mfa.failed');
+      await this.failAndMaybeLock(
+        account.username,
+        principal.address,
+        actor,
+        account,
+        'wrong or used recovery code',
+        'auth.mfa.failed',
+      );
       throw new PalisadeError('MFA_FAILED', 'wrong or already used recovery code', { status: 401 });
     }
     await this.throttle.recordSuccess(account.username);
@@ -296,11 +387,19 @@ export class IdentityService {
   async webauthnLogin(principal: Principal, response: unknown): Promise<{ state: SessionState }> {
     const { account, session } = await this.pendingSession(principal, 'needs-mfa');
     const actor = this.actor(principal, 'password+webauthn');
-    if (session.challenge === null) throw new PalisadeError('MFA_NO_CHALLENGE', 'ask for WebAuthn options first', { status: 400 });
+    if (session.challenge === null)
+      throw new PalisadeError('MFA_NO_CHALLENGE', 'ask for WebAuthn options first', { status: 400 });
     await this.sessions.setChallenge(session.id, null);
     const result = await this.webauthn.verify(account.id, response, session.challenge);
     if (!result.ok) {
-      await this.failAndMaybeLock(account.username, principal.address, actor, account, `WebAuthn: ${result.reason}`, 'auth.mfa.failed');
+      await this.failAndMaybeLock(
+        account.username,
+        principal.address,
+        actor,
+        account,
+        `WebAuthn: ${result.reason}`,
+        'auth.mfa.failed',
+      );
       throw new PalisadeError('MFA_FAILED', 'the security key response was not accepted', { status: 401 });
     }
     await this.throttle.recordSuccess(account.username);
@@ -316,17 +415,30 @@ export class IdentityService {
     return this.totp.begin(account.id, account.username);
   }
 
-  async confirmTotp(principal: Principal, code: string): Promise<{ state: SessionState; recoveryCodes: string[] }> {
+  async confirmTotp(
+    principal: Principal,
+    code: string,
+  ): Promise<{ state: SessionState; recoveryCodes: string[] }> {
     const { account, session } = await this.enrollingSession(principal);
     const actor = this.actor(principal, session.authMethods);
     const result = await this.totp.confirm(account.id, code.trim(), this.clock());
     if (result !== 'ok') {
       await this.record('auth.mfa.failed', 'failure', actor, 'TOTP enrolment: wrong code');
-      throw new PalisadeError('MFA_FAILED', 'wrong code; check the authenticator app and the clock', { status: 400 });
+      throw new PalisadeError('MFA_FAILED', 'wrong code; check the authenticator app and the clock', {
+        status: 400,
+      });
     }
-    await this.record('auth.mfa.enrolled', 'success', actor, undefined, { factor: 'totp' }, { type: 'user', id: account.id });
+    await this.record(
+      'auth.mfa.enrolled',
+      'success',
+      actor,
+      undefined,
+      { factor: 'totp' },
+      { type: 'user', id: account.id },
+    );
     const recoveryCodes = await this.recovery.generate(account.id);
-    if (session.state === 'needs-mfa-enrolment') await this.activate(account, session, `${session.authMethods}+totp`, actor);
+    if (session.state === 'needs-mfa-enrolment')
+      await this.activate(account, session, `${session.authMethods}+totp`, actor);
     return { state: session.state, recoveryCodes };
   }
 
@@ -337,19 +449,35 @@ export class IdentityService {
     return options;
   }
 
-  async registerWebauthn(principal: Principal, response: unknown, name: string): Promise<{ state: SessionState; recoveryCodes: string[] }> {
+  async registerWebauthn(
+    principal: Principal,
+    response: unknown,
+    name: string,
+  ): Promise<{ state: SessionState; recoveryCodes: string[] }> {
     const { account, session } = await this.enrollingSession(principal);
     const actor = this.actor(principal, session.authMethods);
-    if (session.challenge === null) throw new PalisadeError('MFA_NO_CHALLENGE', 'ask for registration options first', { status: 400 });
+    if (session.challenge === null)
+      throw new PalisadeError('MFA_NO_CHALLENGE', 'ask for registration options first', { status: 400 });
     await this.sessions.setChallenge(session.id, null);
     const result = await this.webauthn.register(account.id, response, session.challenge, name);
     if (!result.ok) {
       await this.record('auth.mfa.failed', 'failure', actor, `WebAuthn registration: ${result.reason}`);
-      throw new PalisadeError('MFA_FAILED', `the security key could not be registered: ${result.reason}`, { status: 400 });
+      throw new PalisadeError('MFA_FAILED', `the security key could not be registered: ${result.reason}`, {
+        status: 400,
+      });
     }
-    await this.record('auth.mfa.enrolled', 'success', actor, undefined, { factor: 'webauthn' }, { type: 'user', id: account.id });
-    const recoveryCodes = (await this.recovery.remaining(account.id)) > 0 ? [] : await this.recovery.generate(account.id);
-    if (session.state === 'needs-mfa-enrolment') await this.activate(account, session, `${session.authMethods}+webauthn`, actor);
+    await this.record(
+      'auth.mfa.enrolled',
+      'success',
+      actor,
+      undefined,
+      { factor: 'webauthn' },
+      { type: 'user', id: account.id },
+    );
+    const recoveryCodes =
+      (await this.recovery.remaining(account.id)) > 0 ? [] : await this.recovery.generate(account.id);
+    if (session.state === 'needs-mfa-enrolment')
+      await this.activate(account, session, `${session.authMethods}+webauthn`, actor);
     return { state: session.state, recoveryCodes };
   }
 
@@ -359,20 +487,42 @@ export class IdentityService {
    * Changes the caller's password. Every session of the account ends (the old cookie stops working);
    * a fresh session is opened at the next sign-in step and returned.
    */
-  async changePassword(principal: Principal, current: string, next: string, ctx: RequestContext): Promise<SignInStep> {
+  async changePassword(
+    principal: Principal,
+    current: string,
+    next: string,
+    ctx: RequestContext,
+  ): Promise<SignInStep> {
     const account = await this.accounts.byId(principal.userId);
-    if (!account || principal.sessionId === undefined) throw new PalisadeError('AUTH_REQUIRED', 'sign in first', { status: 401 });
+    if (!account || principal.sessionId === undefined)
+      throw new PalisadeError('AUTH_REQUIRED', 'sign in first', { status: 401 });
     const actor = this.actor(principal, principal.auth);
     const ok = await this.hasher.verify(await this.accounts.passwordHash(account.id), current);
     if (!ok) {
-      await this.failAndMaybeLock(account.username, ctx.address, actor, account, 'password change: wrong current password');
+      await this.failAndMaybeLock(
+        account.username,
+        ctx.address,
+        actor,
+        account,
+        'password change: wrong current password',
+      );
       throw new PalisadeError('AUTH_FAILED', 'the current password is wrong', { status: 401 });
     }
-    if (current === next) throw new PalisadeError('PASSWORD_POLICY', 'choose a password different from the current one', { status: 400 });
+    if (current === next)
+      throw new PalisadeError('PASSWORD_POLICY', 'choose a password different from the current one', {
+        status: 400,
+      });
     this.rules.check(next, { username: account.username, displayName: account.displayName });
     await this.accounts.setPassword(account.id, await this.hasher.hash(next), false);
     const ended = await this.sessions.endAllForUser(account.id);
-    await this.record('auth.password.changed', 'success', actor, undefined, { endedSessions: ended.length }, { type: 'user', id: account.id });
+    await this.record(
+      'auth.password.changed',
+      'success',
+      actor,
+      undefined,
+      { endedSessions: ended.length },
+      { type: 'user', id: account.id },
+    );
     const updated = (await this.accounts.byId(account.id))!;
     const methods = principal.sessionState === 'needs-password-change' ? 'password' : principal.auth;
     const state = await this.stateAfterPassword(updated);
@@ -382,30 +532,44 @@ export class IdentityService {
   // ---------------------------------------------------------------- OIDC
 
   async oidcStart(): Promise<string> {
-    if (!this.oidc) throw new PalisadeError('OIDC_NOT_CONFIGURED', 'single sign-on is not configured', { status: 404 });
+    if (!this.oidc)
+      throw new PalisadeError('OIDC_NOT_CONFIGURED', 'single sign-on is not configured', { status: 404 });
     return this.oidc.start();
   }
 
   async oidcFinish(callbackUrl: URL, ctx: RequestContext): Promise<SignInStep> {
-    if (!this.oidc) throw new PalisadeError('OIDC_NOT_CONFIGURED', 'single sign-on is not configured', { status: 404 });
+    if (!this.oidc)
+      throw new PalisadeError('OIDC_NOT_CONFIGURED', 'single sign-on is not configured', { status: 404 });
     const actor: AuditActor = { type: 'user', id: 'unknown', auth: 'oidc', address: ctx.address };
     let identity: OidcIdentity;
     try {
       identity = await this.oidc.finish(callbackUrl);
     } catch (err) {
-      await this.record('auth.login.failed', 'failure', actor, err instanceof Error ? err.message : String(err));
+      await this.record(
+        'auth.login.failed',
+        'failure',
+        actor,
+        err instanceof Error ? err.message : String(err),
+      );
       throw err;
     }
     actor.name = identity.username;
     let account = await this.accounts.byOidc(identity.issuer, identity.subject);
     if (!account) {
       account = await this.accounts.create({
-        username: `${identity.username}`.replace(/[^a-zA-Z0-9._@-]/g, '-').slice(0, 64),
+        username: identity.username.replace(/[^a-zA-Z0-9._@-]/g, '-').slice(0, 64),
         displayName: identity.displayName,
         kind: 'human',
         oidc: { issuer: identity.issuer, subject: identity.subject },
       });
-      await this.record('user.created', 'success', actor, undefined, { username: account.username, via: 'oidc' }, { type: 'user', id: account.id });
+      await this.record(
+        'user.created',
+        'success',
+        actor,
+        undefined,
+        { username: account.username, via: 'oidc' },
+        { type: 'user', id: account.id },
+      );
     }
     actor.id = account.id;
     if (account.disabled) {
@@ -421,8 +585,18 @@ export class IdentityService {
         state = 'needs-mfa';
         methods = 'oidc';
       } else {
-        await this.record('auth.login.rejected', 'denied', actor, `the identity provider reported no multi-factor authentication (amr=${JSON.stringify(identity.amr)}, acr=${identity.acr ?? 'none'}) and policy requires it`, evidence);
-        throw new PalisadeError('AUTH_MFA_EVIDENCE_REQUIRED', 'your identity provider did not confirm a second factor; sign in there with MFA', { status: 403 });
+        await this.record(
+          'auth.login.rejected',
+          'denied',
+          actor,
+          `the identity provider reported no multi-factor authentication (amr=${JSON.stringify(identity.amr)}, acr=${identity.acr ?? 'none'}) and policy requires it`,
+          evidence,
+        );
+        throw new PalisadeError(
+          'AUTH_MFA_EVIDENCE_REQUIRED',
+          'your identity provider did not confirm a second factor; sign in there with MFA',
+          { status: 403 },
+        );
       }
     }
     return this.openSession(account, state, methods, ctx, { ...actor, auth: methods });
@@ -465,7 +639,14 @@ export class IdentityService {
     const resolved = await this.sessions.resolve(input.cookieToken);
     if (!resolved) return { failure: 'unauthenticated', message: 'sign in first' };
     if ('ended' in resolved) {
-      await this.record('session.expired', 'success', { type: 'user', id: resolved.session.userId, address: input.address }, endText(resolved.ended), { sessionId: resolved.session.id }, { type: 'session', id: resolved.session.id });
+      await this.record(
+        'session.expired',
+        'success',
+        { type: 'user', id: resolved.session.userId, address: input.address },
+        endText(resolved.ended),
+        { sessionId: resolved.session.id },
+        { type: 'session', id: resolved.session.id },
+      );
       return { failure: 'expired', message: 'your session has ended; sign in again' };
     }
     const { session } = resolved;
@@ -478,7 +659,11 @@ export class IdentityService {
       return { failure: 'unauthenticated', message: 'the account is disabled' };
     }
     if (session.state !== 'active' && !input.allowPending.includes(session.state)) {
-      return { failure: 'step-required', message: `finish signing in first (${session.state})`, state: session.state };
+      return {
+        failure: 'step-required',
+        message: `finish signing in first (${session.state})`,
+        state: session.state,
+      };
     }
     return {
       principal: {
@@ -497,7 +682,14 @@ export class IdentityService {
   async logout(principal: Principal): Promise<void> {
     if (principal.sessionId === undefined) return;
     await this.sessions.end(principal.sessionId);
-    await this.record('auth.logout', 'success', this.actor(principal, principal.auth), undefined, { sessionId: principal.sessionId }, { type: 'session', id: principal.sessionId });
+    await this.record(
+      'auth.logout',
+      'success',
+      this.actor(principal, principal.auth),
+      undefined,
+      { sessionId: principal.sessionId },
+      { type: 'session', id: principal.sessionId },
+    );
   }
 
   async terminateSession(by: Principal, sessionId: string, ownOnly: boolean): Promise<void> {
@@ -506,12 +698,22 @@ export class IdentityService {
       throw new PalisadeError('SESSION_NOT_FOUND', `no session ${sessionId}`, { status: 404 });
     }
     await this.sessions.end(sessionId);
-    await this.record('session.terminated', 'success', this.actor(by, by.auth), ownOnly ? 'ended by its owner' : 'ended by an administrator', { sessionId, userId: session.userId }, { type: 'session', id: sessionId });
+    await this.record(
+      'session.terminated',
+      'success',
+      this.actor(by, by.auth),
+      ownOnly ? 'ended by its owner' : 'ended by an administrator',
+      { sessionId, userId: session.userId },
+      { type: 'session', id: sessionId },
+    );
   }
 
   // ---------------------------------------------------------------- administration
 
-  async createUser(by: Principal, input: { username: string; displayName: string }): Promise<{ account: Account; oneTimePassword: string }> {
+  async createUser(
+    by: Principal,
+    input: { username: string; displayName: string },
+  ): Promise<{ account: Account; oneTimePassword: string }> {
     const oneTimePassword = generateOneTimePassword();
     const account = await this.accounts.create({
       username: input.username,
@@ -520,62 +722,128 @@ export class IdentityService {
       passwordHash: await this.hasher.hash(oneTimePassword),
       mustChangePassword: true,
     });
-    await this.record('user.created', 'success', this.actor(by, by.auth), undefined, { username: account.username }, { type: 'user', id: account.id });
+    await this.record(
+      'user.created',
+      'success',
+      this.actor(by, by.auth),
+      undefined,
+      { username: account.username },
+      { type: 'user', id: account.id },
+    );
     return { account, oneTimePassword };
   }
 
-  async createServiceAccount(by: Principal, input: { username: string; displayName: string }): Promise<Account> {
+  async createServiceAccount(
+    by: Principal,
+    input: { username: string; displayName: string },
+  ): Promise<Account> {
     const account = await this.accounts.create({ ...input, kind: 'service' });
-    await this.record('user.created', 'success', this.actor(by, by.auth), undefined, { username: account.username, kind: 'service' }, { type: 'user', id: account.id });
+    await this.record(
+      'user.created',
+      'success',
+      this.actor(by, by.auth),
+      undefined,
+      { username: account.username, kind: 'service' },
+      { type: 'user', id: account.id },
+    );
     return account;
   }
 
   /** An administrator's reset: a one-time password, every session ended, change forced at next sign-in. */
   async resetPassword(by: Principal | AuditActor, userId: string): Promise<string> {
     const account = await this.requireAccount(userId);
-    if (account.kind !== 'human') throw new PalisadeError('USER_KIND', 'service accounts use API tokens, not passwords', { status: 400 });
+    if (account.kind !== 'human')
+      throw new PalisadeError('USER_KIND', 'service accounts use API tokens, not passwords', { status: 400 });
     const oneTimePassword = generateOneTimePassword();
     await this.accounts.setPassword(userId, await this.hasher.hash(oneTimePassword), true);
     const ended = await this.sessions.endAllForUser(userId);
     await this.throttle.unlock(account.username);
-    await this.record('auth.password.reset', 'success', 'userId' in by ? this.actor(by, by.auth) : by, undefined, { endedSessions: ended.length }, { type: 'user', id: userId });
+    await this.record(
+      'auth.password.reset',
+      'success',
+      'userId' in by ? this.actor(by, by.auth) : by,
+      undefined,
+      { endedSessions: ended.length },
+      { type: 'user', id: userId },
+    );
     return oneTimePassword;
   }
 
   async unlock(by: Principal, userId: string): Promise<void> {
     const account = await this.requireAccount(userId);
     await this.throttle.unlock(account.username);
-    await this.record('user.updated', 'success', this.actor(by, by.auth), 'lockout cleared', { unlocked: true }, { type: 'user', id: userId });
+    await this.record(
+      'user.updated',
+      'success',
+      this.actor(by, by.auth),
+      'lockout cleared',
+      { unlocked: true },
+      { type: 'user', id: userId },
+    );
   }
 
   async setDisabled(by: Principal, userId: string, disabled: boolean): Promise<Account> {
-    if (userId === by.userId && disabled) throw new PalisadeError('USER_SELF', 'you cannot disable your own account', { status: 409 });
+    if (userId === by.userId && disabled)
+      throw new PalisadeError('USER_SELF', 'you cannot disable your own account', { status: 409 });
     await this.requireAccount(userId);
     const account = await this.accounts.update(userId, { disabled });
     if (disabled) await this.sessions.endAllForUser(userId);
-    await this.record(disabled ? 'user.disabled' : 'user.enabled', 'success', this.actor(by, by.auth), undefined, undefined, { type: 'user', id: userId });
+    await this.record(
+      disabled ? 'user.disabled' : 'user.enabled',
+      'success',
+      this.actor(by, by.auth),
+      undefined,
+      undefined,
+      { type: 'user', id: userId },
+    );
     return account;
   }
 
   async updateUser(by: Principal, userId: string, change: { displayName?: string }): Promise<Account> {
     await this.requireAccount(userId);
     const account = await this.accounts.update(userId, change);
-    await this.record('user.updated', 'success', this.actor(by, by.auth), undefined, { displayName: account.displayName }, { type: 'user', id: userId });
+    await this.record(
+      'user.updated',
+      'success',
+      this.actor(by, by.auth),
+      undefined,
+      { displayName: account.displayName },
+      { type: 'user', id: userId },
+    );
     return account;
   }
 
   async deleteUser(by: Principal, userId: string): Promise<void> {
-    if (userId === by.userId) throw new PalisadeError('USER_SELF', 'you cannot delete your own account', { status: 409 });
+    if (userId === by.userId)
+      throw new PalisadeError('USER_SELF', 'you cannot delete your own account', { status: 409 });
     const account = await this.requireAccount(userId);
-    await this.record('user.deleted', 'success', this.actor(by, by.auth), undefined, { username: account.username }, { type: 'user', id: userId });
+    await this.record(
+      'user.deleted',
+      'success',
+      this.actor(by, by.auth),
+      undefined,
+      { username: account.username },
+      { type: 'user', id: userId },
+    );
     await this.accounts.remove(userId);
   }
 
-  async issueToken(by: Principal, input: { userId: string; name: string; permissions: string[] | null; lifetimeDays: number }): Promise<{ token: string; id: string; expiresAt: string }> {
+  async issueToken(
+    by: Principal,
+    input: { userId: string; name: string; permissions: string[] | null; lifetimeDays: number },
+  ): Promise<{ token: string; id: string; expiresAt: string }> {
     const account = await this.requireAccount(input.userId);
-    if (account.kind !== 'service') throw new PalisadeError('USER_KIND', 'API tokens are issued to service accounts only', { status: 400 });
+    if (account.kind !== 'service')
+      throw new PalisadeError('USER_KIND', 'API tokens are issued to service accounts only', { status: 400 });
     const { token, info } = await this.tokens.issue({ ...input, createdBy: by.userId });
-    await this.record('token.created', 'success', this.actor(by, by.auth), undefined, { tokenId: info.id, name: info.name, expiresAt: info.expiresAt, permissions: info.permissions }, { type: 'user', id: input.userId });
+    await this.record(
+      'token.created',
+      'success',
+      this.actor(by, by.auth),
+      undefined,
+      { tokenId: info.id, name: info.name, expiresAt: info.expiresAt, permissions: info.permissions },
+      { type: 'user', id: input.userId },
+    );
     return { token, id: info.id, expiresAt: info.expiresAt };
   }
 
@@ -583,14 +851,28 @@ export class IdentityService {
     const token = await this.tokens.get(tokenId);
     if (!token) throw new PalisadeError('TOKEN_NOT_FOUND', `no token ${tokenId}`, { status: 404 });
     await this.tokens.revoke(tokenId);
-    await this.record('token.revoked', 'success', this.actor(by, by.auth), undefined, { tokenId }, { type: 'user', id: token.userId });
+    await this.record(
+      'token.revoked',
+      'success',
+      this.actor(by, by.auth),
+      undefined,
+      { tokenId },
+      { type: 'user', id: token.userId },
+    );
   }
 
   async removeSecondFactors(by: Principal, userId: string): Promise<void> {
     await this.requireAccount(userId);
     await this.totp.remove(userId);
     for (const c of await this.webauthn.credentials(userId)) await this.webauthn.remove(userId, c.id);
-    await this.record('auth.mfa.removed', 'success', this.actor(by, by.auth), 'all second factors removed', undefined, { type: 'user', id: userId });
+    await this.record(
+      'auth.mfa.removed',
+      'success',
+      this.actor(by, by.auth),
+      'all second factors removed',
+      undefined,
+      { type: 'user', id: userId },
+    );
   }
 
   // ---------------------------------------------------------------- helpers
@@ -601,26 +883,43 @@ export class IdentityService {
     return account;
   }
 
-  private async pendingSession(principal: Principal, state: SessionState): Promise<{ account: Account; session: Session }> {
-    const session = principal.sessionId === undefined ? undefined : await this.sessions.get(principal.sessionId);
+  private async pendingSession(
+    principal: Principal,
+    state: SessionState,
+  ): Promise<{ account: Account; session: Session }> {
+    const session =
+      principal.sessionId === undefined ? undefined : await this.sessions.get(principal.sessionId);
     const account = await this.accounts.byId(principal.userId);
     if (!session || !account || session.state !== state) {
-      throw new PalisadeError('AUTH_STEP_INVALID', `this step is not expected now (${session?.state ?? 'no session'})`, { status: 409 });
+      throw new PalisadeError(
+        'AUTH_STEP_INVALID',
+        `this step is not expected now (${session?.state ?? 'no session'})`,
+        { status: 409 },
+      );
     }
     return { account, session };
   }
 
   private async enrollingSession(principal: Principal): Promise<{ account: Account; session: Session }> {
-    const session = principal.sessionId === undefined ? undefined : await this.sessions.get(principal.sessionId);
+    const session =
+      principal.sessionId === undefined ? undefined : await this.sessions.get(principal.sessionId);
     const account = await this.accounts.byId(principal.userId);
     if (!session || !account || (session.state !== 'active' && session.state !== 'needs-mfa-enrolment')) {
-      throw new PalisadeError('AUTH_STEP_INVALID', 'second factors are enrolled from a signed-in session', { status: 409 });
+      throw new PalisadeError('AUTH_STEP_INVALID', 'second factors are enrolled from a signed-in session', {
+        status: 409,
+      });
     }
     return { account, session };
   }
 
   private actor(principal: Principal, auth: string): AuditActor {
-    return { type: principal.kind === 'service' ? 'service' : 'user', id: principal.userId, name: principal.username, auth, address: principal.address };
+    return {
+      type: principal.kind === 'service' ? 'service' : 'user',
+      id: principal.userId,
+      name: principal.username,
+      auth,
+      address: principal.address,
+    };
   }
 
   private async record(
@@ -643,11 +942,18 @@ export class IdentityService {
 }
 
 function lockedError(until: string): PalisadeError {
-  return new PalisadeError('AUTH_LOCKED', `too many failed sign-ins; try again after ${until}`, { status: 429, details: { until } });
+  return new PalisadeError('AUTH_LOCKED', `too many failed sign-ins; try again after ${until}`, {
+    status: 429,
+    details: { until },
+  });
 }
 
 function endText(reason: EndReason): string {
-  return reason === 'idle-timeout' ? 'idle timeout (session lock)' : reason === 'lifetime' ? 'absolute lifetime reached' : reason;
+  return reason === 'idle-timeout'
+    ? 'idle timeout (session lock)'
+    : reason === 'lifetime'
+      ? 'absolute lifetime reached'
+      : reason;
 }
 
 /** 20 characters from an unambiguous alphabet (~116 bits), grouped for reading aloud. */

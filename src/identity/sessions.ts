@@ -32,7 +32,8 @@ export interface Session {
   challenge: string | null;
 }
 
-export type EndReason = 'logout' | 'terminated' | 'idle-timeout' | 'lifetime' | 'password-changed' | 'session-limit' | 'disabled';
+export type EndReason =
+  'logout' | 'terminated' | 'idle-timeout' | 'lifetime' | 'password-changed' | 'session-limit' | 'disabled';
 
 /** The session secret's fingerprint as stored: a database reader cannot turn it back into a cookie. */
 export function hashToken(token: string): string {
@@ -105,9 +106,16 @@ export class SessionStore {
    * Looks a presented token up. An unknown token gives `undefined`; a known but idle or over-age one is
    * deleted and reported as ended, so the caller can audit the expiry.
    */
-  async resolve(token: string, now = new Date()): Promise<{ session: Session } | { ended: EndReason; session: Session } | undefined> {
+  async resolve(
+    token: string,
+    now = new Date(),
+  ): Promise<{ session: Session } | { ended: EndReason; session: Session } | undefined> {
     if (token.length === 0 || token.length > 128) return undefined;
-    const row = await this.db.selectFrom('user_session').selectAll().where('token_hash', '=', hashToken(token)).executeTakeFirst();
+    const row = await this.db
+      .selectFrom('user_session')
+      .selectAll()
+      .where('token_hash', '=', hashToken(token))
+      .executeTakeFirst();
     if (!row) return undefined;
     const session = toSession(row);
     const idleLimit = new Date(Date.parse(session.lastSeenAt) + this.policy.idleTimeoutSeconds * 1000);
@@ -119,7 +127,11 @@ export class SessionStore {
     }
     if (now.getTime() - Date.parse(session.lastSeenAt) >= TOUCH_EVERY_MS) {
       session.lastSeenAt = now.toISOString();
-      await this.db.updateTable('user_session').set({ last_seen_at: session.lastSeenAt }).where('id', '=', session.id).execute();
+      await this.db
+        .updateTable('user_session')
+        .set({ last_seen_at: session.lastSeenAt })
+        .where('id', '=', session.id)
+        .execute();
     }
     return { session };
   }
@@ -130,7 +142,11 @@ export class SessionStore {
   }
 
   async setState(id: string, state: SessionState, authMethods: string): Promise<void> {
-    await this.db.updateTable('user_session').set({ state, auth_methods: authMethods, challenge: null }).where('id', '=', id).execute();
+    await this.db
+      .updateTable('user_session')
+      .set({ state, auth_methods: authMethods, challenge: null })
+      .where('id', '=', id)
+      .execute();
   }
 
   async setChallenge(id: string, challenge: string | null): Promise<void> {

@@ -34,7 +34,13 @@ export type IdentityTables = {
     created_at: string;
     last_used_at: string | null;
   };
-  recovery_code: { id: string; user_id: string; code_hash: string; created_at: string; used_at: string | null };
+  recovery_code: {
+    id: string;
+    user_id: string;
+    code_hash: string;
+    created_at: string;
+    used_at: string | null;
+  };
   user_session: {
     id: string;
     /** SHA-256 of the 256-bit session secret; the secret itself exists only in the client's cookie. */

@@ -47,7 +47,11 @@ export class LoginThrottle {
     const iso = now.toISOString();
     for (const row of rows) {
       if (row.locked_until !== null && row.locked_until > iso) {
-        return { locked: true, by: row.key.startsWith('account:') ? 'account' : 'source', until: row.locked_until };
+        return {
+          locked: true,
+          by: row.key.startsWith('account:') ? 'account' : 'source',
+          until: row.locked_until,
+        };
       }
     }
     return { locked: false };
@@ -64,7 +68,10 @@ export class LoginThrottle {
 
   /** A successful sign-in clears the account's counter and its backoff; the source's stays. */
   async recordSuccess(username: string): Promise<void> {
-    await this.db.deleteFrom('login_throttle').where('key', '=', LoginThrottle.accountKey(username)).execute();
+    await this.db
+      .deleteFrom('login_throttle')
+      .where('key', '=', LoginThrottle.accountKey(username))
+      .execute();
   }
 
   /** An administrator's unlock. */

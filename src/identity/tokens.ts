@@ -36,7 +36,9 @@ export class ApiTokens {
     createdBy: string;
   }): Promise<{ token: string; info: ApiTokenInfo }> {
     if (input.lifetimeDays < 1 || input.lifetimeDays > this.maxLifetimeDays) {
-      throw new PalisadeError('TOKEN_LIFETIME', `a token lives 1 to ${this.maxLifetimeDays} days`, { status: 400 });
+      throw new PalisadeError('TOKEN_LIFETIME', `a token lives 1 to ${this.maxLifetimeDays} days`, {
+        status: 400,
+      });
     }
     const id = randomUUID().replaceAll('-', '');
     const secret = randomBytes(32).toString('base64url');
@@ -81,7 +83,11 @@ export class ApiTokens {
       .where('token_hash', '=', digest(m[2]!))
       .executeTakeFirst();
     if (!row || row.revoked_at !== null || row.expires_at <= now.toISOString()) return undefined;
-    await this.db.updateTable('api_token').set({ last_used_at: now.toISOString() }).where('id', '=', row.id).execute();
+    await this.db
+      .updateTable('api_token')
+      .set({ last_used_at: now.toISOString() })
+      .where('id', '=', row.id)
+      .execute();
     return toInfo(row);
   }
 

@@ -40,14 +40,32 @@ export class TotpFactor {
   async begin(userId: string, accountName: string): Promise<TotpEnrolment> {
     const secret = new Secret({ buffer: randomBytes(20).buffer });
     const sealed = await this.box.seal(Buffer.from(secret.bytes), this.label(userId));
-    await this.db.deleteFrom('totp_credential').where('user_id', '=', userId).where('confirmed', '=', 0).execute();
-    const existing = await this.db.selectFrom('totp_credential').select('user_id').where('user_id', '=', userId).executeTakeFirst();
+    await this.db
+      .deleteFrom('totp_credential')
+      .where('user_id', '=', userId)
+      .where('confirmed', '=', 0)
+      .execute();
+    const existing = await this.db
+      .selectFrom('totp_credential')
+      .select('user_id')
+      .where('user_id', '=', userId)
+      .executeTakeFirst();
     if (existing) {
-      throw new PalisadeError('MFA_ALREADY_ENROLLED', 'a TOTP authenticator is already enrolled; remove it first', { status: 409 });
+      throw new PalisadeError(
+        'MFA_ALREADY_ENROLLED',
+        'a TOTP authenticator is already enrolled; remove it first',
+        { status: 409 },
+      );
     }
     await this.db
       .insertInto('totp_credential')
-      .values({ user_id: userId, secret_sealed: sealed, last_step: 0, confirmed: 0, created_at: new Date().toISOString() })
+      .values({
+        user_id: userId,
+        secret_sealed: sealed,
+        last_step: 0,
+        confirmed: 0,
+        created_at: new Date().toISOString(),
+      })
       .execute();
     const totp = this.totp(secret, accountName);
     return { secret: secret.base32, uri: totp.toString() };
@@ -55,7 +73,12 @@ export class TotpFactor {
 
   async confirm(userId: string, code: string, now = Date.now()): Promise<TotpResult> {
     const result = await this.check(userId, code, now, false);
-    if (result === 'ok') await this.db.updateTable('totp_credential').set({ confirmed: 1 }).where('user_id', '=', userId).execute();
+    if (result === 'ok')
+      await this.db
+        .updateTable('totp_credential')
+        .set({ confirmed: 1 })
+        .where('user_id', '=', userId)
+        .execute();
     return result;
   }
 
@@ -78,11 +101,22 @@ export class TotpFactor {
     return r.numDeletedRows > 0n;
   }
 
-  private async check(userId: string, code: string, now: number, confirmedOnly: boolean): Promise<TotpResult> {
+  private async check(
+    userId: string,
+    code: string,
+    now: number,
+    confirmedOnly: boolean,
+  ): Promise<TotpResult> {
     if (!/^\d{6}$/.test(code)) return 'invalid';
-    const row = await this.db.selectFrom('totp_credential').selectAll().where('user_id', '=', userId).executeTakeFirst();
+    const row = await this.db
+      .selectFrom('totp_credential')
+      .selectAll()
+      .where('user_id', '=', userId)
+      .executeTakeFirst();
     if (!row || (confirmedOnly && row.confirmed !== 1)) return 'not-enrolled';
-    const secret = new Secret({ buffer: new Uint8Array(await this.box.open(row.secret_sealed, this.label(userId))).buffer });
+    const secret = new Secret({
+      buffer: new Uint8Array(await this.box.open(row.secret_sealed, this.label(userId))).buffer,
+    });
     const delta = this.totp(secret, '').validate({ token: code, timestamp: now, window: WINDOW });
     if (delta === null) return 'invalid';
     const step = Math.floor(now / 1000 / PERIOD) + delta;
@@ -96,6 +130,13 @@ export class TotpFactor {
   }
 
   private totp(secret: Secret, label: string): TOTP {
-    return new TOTP({ issuer: this.issuer, label, algorithm: 'SHA1', digits: DIGITS, period: PERIOD, secret });
+    return new TOTP({
+      issuer: this.issuer,
+      label,
+      algorithm: 'SHA1',
+      digits: DIGITS,
+      period: PERIOD,
+      secret,
+    });
   }
 }

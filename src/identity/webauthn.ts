@@ -40,7 +40,11 @@ export class WebAuthnFactor {
     private readonly rp: RelyingParty,
   ) {}
 
-  async registrationOptions(user: { id: string; username: string; displayName: string }): Promise<PublicKeyCredentialCreationOptionsJSON> {
+  async registrationOptions(user: {
+    id: string;
+    username: string;
+    displayName: string;
+  }): Promise<PublicKeyCredentialCreationOptionsJSON> {
     const existing = await this.credentials(user.id);
     return generateRegistrationOptions({
       rpName: this.rp.name,
@@ -55,7 +59,12 @@ export class WebAuthnFactor {
   }
 
   /** Verifies a registration against the session's challenge and stores the credential. */
-  async register(userId: string, response: unknown, challenge: string, name: string): Promise<{ ok: true } | { ok: false; reason: string }> {
+  async register(
+    userId: string,
+    response: unknown,
+    challenge: string,
+    name: string,
+  ): Promise<{ ok: true } | { ok: false; reason: string }> {
     try {
       const result = await verifyRegistrationResponse({
         response: response as RegistrationResponseJSON,
@@ -89,11 +98,18 @@ export class WebAuthnFactor {
     return generateAuthenticationOptions({
       rpID: this.rp.id,
       userVerification: 'preferred',
-      allowCredentials: creds.map((c) => ({ id: c.id, transports: JSON.parse(c.transports) as AuthenticatorTransport[] })),
+      allowCredentials: creds.map((c) => ({
+        id: c.id,
+        transports: JSON.parse(c.transports) as AuthenticatorTransport[],
+      })),
     });
   }
 
-  async verify(userId: string, response: unknown, challenge: string): Promise<{ ok: true } | { ok: false; reason: string }> {
+  async verify(
+    userId: string,
+    response: unknown,
+    challenge: string,
+  ): Promise<{ ok: true } | { ok: false; reason: string }> {
     const id = (response as { id?: unknown } | null)?.id;
     if (typeof id !== 'string') return { ok: false, reason: 'no credential id in the response' };
     const row = await this.db
@@ -143,6 +159,11 @@ export class WebAuthnFactor {
   }
 
   private rows(userId: string) {
-    return this.db.selectFrom('webauthn_credential').selectAll().where('user_id', '=', userId).orderBy('created_at').execute();
+    return this.db
+      .selectFrom('webauthn_credential')
+      .selectAll()
+      .where('user_id', '=', userId)
+      .orderBy('created_at')
+      .execute();
   }
 }

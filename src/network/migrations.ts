@@ -24,6 +24,5 @@ export const networkMigration = (version: number): Migration => ({
       .addColumn('created_at', 'text', (c) => c.notNull())
       .addColumn('updated_at', 'text', (c) => c.notNull())
       .execute();
-
   },
 });

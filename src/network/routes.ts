@@ -8,9 +8,19 @@ import { ID_PATTERN, parseSlVector, type ZoneDirectory } from './zones.js';
 const Err = { $ref: 'ErrorBody#' };
 const errors = { 400: Err, 401: Err, 403: Err, 404: Err, 409: Err };
 const IdParam = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) });
-const SlVector = Type.Array(Type.Integer({ minimum: 0, maximum: 4 }), { minItems: 7, maxItems: 7, description: 'FR1..FR7' });
+const SlVector = Type.Array(Type.Integer({ minimum: 0, maximum: 4 }), {
+  minItems: 7,
+  maxItems: 7,
+  description: 'FR1..FR7',
+});
 const SiteBody = Type.Object({ id: Type.String(), name: Type.String(), description: Type.String() });
-const ZoneBody = Type.Object({ id: Type.String(), siteId: Type.String(), name: Type.String(), description: Type.String(), slTarget: SlVector });
+const ZoneBody = Type.Object({
+  id: Type.String(),
+  siteId: Type.String(),
+  name: Type.String(),
+  description: Type.String(),
+  slTarget: SlVector,
+});
 
 /**
  * What the routes need from the layers above network/: the zones the caller may see (access decides)
@@ -33,7 +43,11 @@ export function networkRoutes(deps: NetworkRouteDeps): FastifyPluginAsync {
       '/api/sites',
       {
         config: { access: { permission: 'zone.view', target: 'some' } },
-        schema: { summary: 'Sites the caller can see', tags: ['zones'], response: { 200: Type.Array(SiteBody), ...errors } },
+        schema: {
+          summary: 'Sites the caller can see',
+          tags: ['zones'],
+          response: { 200: Type.Array(SiteBody), ...errors },
+        },
       },
       async (request) => {
         const all = await zones.listZones();
@@ -51,7 +65,11 @@ export function networkRoutes(deps: NetworkRouteDeps): FastifyPluginAsync {
           summary: 'Create a site',
           tags: ['zones'],
           body: Type.Object(
-            { id: Type.String({ pattern: ID_PATTERN }), name: Type.String({ minLength: 1, maxLength: 128 }), description: Type.String({ maxLength: 1000, default: '' }) },
+            {
+              id: Type.String({ pattern: ID_PATTERN }),
+              name: Type.String({ minLength: 1, maxLength: 128 }),
+              description: Type.String({ maxLength: 1000, default: '' }),
+            },
             { additionalProperties: false },
           ),
           response: { 201: SiteBody, ...errors },
@@ -59,7 +77,12 @@ export function networkRoutes(deps: NetworkRouteDeps): FastifyPluginAsync {
       },
       async (request, reply) => {
         const site = await zones.createSite(request.body);
-        await audit.append({ action: 'site.created', outcome: 'success', actor: deps.actor(request), target: { type: 'site', id: site.id } });
+        await audit.append({
+          action: 'site.created',
+          outcome: 'success',
+          actor: deps.actor(request),
+          target: { type: 'site', id: site.id },
+        });
         return reply.status(201).send(site);
       },
     );
@@ -68,7 +91,11 @@ export function networkRoutes(deps: NetworkRouteDeps): FastifyPluginAsync {
       '/api/zones',
       {
         config: { access: { permission: 'zone.view', target: 'some' } },
-        schema: { summary: 'Zones the caller can see, with their target security levels', tags: ['zones'], response: { 200: Type.Array(ZoneBody), ...errors } },
+        schema: {
+          summary: 'Zones the caller can see, with their target security levels',
+          tags: ['zones'],
+          response: { 200: Type.Array(ZoneBody), ...errors },
+        },
       },
       async (request) => {
         const all = await zones.listZones();
@@ -88,7 +115,12 @@ export function networkRoutes(deps: NetworkRouteDeps): FastifyPluginAsync {
       '/api/zones/:id',
       {
         config: { access: { permission: 'zone.view', target: zoneTarget } },
-        schema: { summary: 'One zone', tags: ['zones'], params: IdParam, response: { 200: ZoneBody, ...errors } },
+        schema: {
+          summary: 'One zone',
+          tags: ['zones'],
+          params: IdParam,
+          response: { 200: ZoneBody, ...errors },
+        },
       },
       async (request) => (await zones.getZone(request.params.id))!,
     );
@@ -101,7 +133,8 @@ export function networkRoutes(deps: NetworkRouteDeps): FastifyPluginAsync {
             permission: 'zone.manage',
             target: async (request) => {
               const siteId = (request.body as { siteId?: unknown } | undefined)?.siteId;
-              if (typeof siteId !== 'string') throw new PalisadeError('REQUEST_INVALID', 'body/siteId is required', { status: 400 });
+              if (typeof siteId !== 'string')
+                throw new PalisadeError('REQUEST_INVALID', 'body/siteId is required', { status: 400 });
               const site = await zones.getSite(siteId);
               if (!site) throw new PalisadeError('SITE_NOT_FOUND', `no site ${siteId}`, { status: 404 });
               return { kind: 'site' as const, id: site.id };
@@ -125,7 +158,10 @@ export function networkRoutes(deps: NetworkRouteDeps): FastifyPluginAsync {
         },
       },
       async (request, reply) => {
-        const zone = await zones.createZone({ ...request.body, slTarget: parseSlVector(request.body.slTarget) });
+        const zone = await zones.createZone({
+          ...request.body,
+          slTarget: parseSlVector(request.body.slTarget),
+        });
         await audit.append({
           action: 'zone.created',
           outcome: 'success',
@@ -158,7 +194,10 @@ export function networkRoutes(deps: NetworkRouteDeps): FastifyPluginAsync {
       },
       async (request) => {
         const { slTarget, ...rest } = request.body;
-        const zone = await zones.updateZone(request.params.id, { ...rest, ...(slTarget && { slTarget: parseSlVector(slTarget) }) });
+        const zone = await zones.updateZone(request.params.id, {
+          ...rest,
+          ...(slTarget && { slTarget: parseSlVector(slTarget) }),
+        });
         await audit.append({
           action: 'zone.updated',
           outcome: 'success',

@@ -23,12 +23,22 @@ export interface Zone {
 export const ID_PATTERN = '^[a-z0-9][a-z0-9-]{0,62}$';
 const ID_RE = new RegExp(ID_PATTERN);
 
-export const DEFAULT_SITE: Site = { id: 'default', name: 'Default site', description: 'created on first start' };
+export const DEFAULT_SITE: Site = {
+  id: 'default',
+  name: 'Default site',
+  description: 'created on first start',
+};
 export const DEFAULT_ZONE_ID = 'default';
 
 export function parseSlVector(value: unknown): SecurityLevelVector {
-  if (!Array.isArray(value) || value.length !== 7 || !value.every((n) => Number.isInteger(n) && n >= 0 && n <= 4)) {
-    throw new PalisadeError('ZONE_INVALID', 'a security level vector is 7 integers from 0 to 4 (FR1..FR7)', { status: 400 });
+  if (
+    !Array.isArray(value) ||
+    value.length !== 7 ||
+    !value.every((n) => Number.isInteger(n) && n >= 0 && n <= 4)
+  ) {
+    throw new PalisadeError('ZONE_INVALID', 'a security level vector is 7 integers from 0 to 4 (FR1..FR7)', {
+      status: 400,
+    });
   }
   return value as SecurityLevelVector;
 }
@@ -76,7 +86,8 @@ export class ZoneDirectory {
 
   async createSite(site: Site): Promise<Site> {
     checkId(site.id, 'site');
-    if (await this.getSite(site.id)) throw new PalisadeError('SITE_EXISTS', `site ${site.id} already exists`, { status: 409 });
+    if (await this.getSite(site.id))
+      throw new PalisadeError('SITE_EXISTS', `site ${site.id} already exists`, { status: 409 });
     await this.db
       .insertInto('site')
       .values({ ...site, created_at: new Date().toISOString() })
@@ -97,8 +108,10 @@ export class ZoneDirectory {
   async createZone(zone: Zone): Promise<Zone> {
     checkId(zone.id, 'zone');
     parseSlVector(zone.slTarget);
-    if (!(await this.getSite(zone.siteId))) throw new PalisadeError('SITE_NOT_FOUND', `no site ${zone.siteId}`, { status: 404 });
-    if (await this.getZone(zone.id)) throw new PalisadeError('ZONE_EXISTS', `zone ${zone.id} already exists`, { status: 409 });
+    if (!(await this.getSite(zone.siteId)))
+      throw new PalisadeError('SITE_NOT_FOUND', `no site ${zone.siteId}`, { status: 404 });
+    if (await this.getZone(zone.id))
+      throw new PalisadeError('ZONE_EXISTS', `zone ${zone.id} already exists`, { status: 409 });
     const now = new Date().toISOString();
     await this.db
       .insertInto('zone')
@@ -115,7 +128,10 @@ export class ZoneDirectory {
     return zone;
   }
 
-  async updateZone(id: string, change: { name?: string; description?: string; slTarget?: SecurityLevelVector }): Promise<Zone> {
+  async updateZone(
+    id: string,
+    change: { name?: string; description?: string; slTarget?: SecurityLevelVector },
+  ): Promise<Zone> {
     const current = await this.getZone(id);
     if (!current) throw new PalisadeError('ZONE_NOT_FOUND', `no zone ${id}`, { status: 404 });
     const next: Zone = {
@@ -140,9 +156,13 @@ export class ZoneDirectory {
 
 function checkId(id: string, what: string): void {
   if (!ID_RE.test(id)) {
-    throw new PalisadeError('ID_INVALID', `${what} id must be lower-case letters, digits and dashes (1-63), got "${id}"`, {
-      status: 400,
-    });
+    throw new PalisadeError(
+      'ID_INVALID',
+      `${what} id must be lower-case letters, digits and dashes (1-63), got "${id}"`,
+      {
+        status: 400,
+      },
+    );
   }
 }
 

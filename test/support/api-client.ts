@@ -38,7 +38,12 @@ export class ApiClient {
     this.agent.destroy();
   }
 
-  async request<T = unknown>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<ApiResponse<T>> {
+  async request<T = unknown>(
+    method: string,
+    path: string,
+    body?: unknown,
+    headers: Record<string, string> = {},
+  ): Promise<ApiResponse<T>> {
     const url = new URL(path, this.baseUrl);
     const h: Record<string, string> = { ...headers };
     if (this.cookie) h.cookie = this.cookie;
@@ -54,7 +59,8 @@ export class ApiClient {
           for (const line of [res.headers['set-cookie'] ?? []].flat()) {
             const pair = line.split(';')[0]!;
             if (pair.startsWith('__Host-palisade-session=')) {
-              this.cookie = pair.endsWith('=') || /max-age=0|expires=thu, 01 jan 1970/i.test(line) ? undefined : pair;
+              this.cookie =
+                pair.endsWith('=') || /max-age=0|expires=thu, 01 jan 1970/i.test(line) ? undefined : pair;
             }
           }
           const text = Buffer.concat(chunks).toString('utf8');
@@ -65,7 +71,8 @@ export class ApiClient {
             // not JSON: keep the text
           }
           const maybe = parsed as { csrfToken?: unknown } | undefined;
-          if (maybe && typeof maybe === 'object' && typeof maybe.csrfToken === 'string') this.csrf = maybe.csrfToken;
+          if (maybe && typeof maybe === 'object' && typeof maybe.csrfToken === 'string')
+            this.csrf = maybe.csrfToken;
           resolve({ status: res.statusCode ?? 0, body: parsed as T, headers: res.headers });
         });
       });

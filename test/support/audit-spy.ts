@@ -14,6 +14,7 @@ export class AuditSpy implements AuditSink {
   }
 
   count(action: string, outcome?: string): number {
-    return this.events.filter((e) => e.action === action && (outcome === undefined || e.outcome === outcome)).length;
+    return this.events.filter((e) => e.action === action && (outcome === undefined || e.outcome === outcome))
+      .length;
   }
 }

@@ -10,8 +10,19 @@ import { testSecretBox } from './secret-box.js';
 export const TEST_POLICY: IdentityPolicy = {
   password: { minLength: 12, maxLength: 256 },
   mfaRequired: true,
-  session: { idleTimeoutSeconds: 900, absoluteLifetimeSeconds: 43_200, maxConcurrent: 3, onLimit: 'evict-oldest' },
-  lockout: { accountMaxFailures: 5, sourceMaxFailures: 20, windowSeconds: 900, lockSeconds: 900, maxLockSeconds: 86_400 },
+  session: {
+    idleTimeoutSeconds: 900,
+    absoluteLifetimeSeconds: 43_200,
+    maxConcurrent: 3,
+    onLimit: 'evict-oldest',
+  },
+  lockout: {
+    accountMaxFailures: 5,
+    sourceMaxFailures: 20,
+    windowSeconds: 900,
+    lockSeconds: 900,
+    maxLockSeconds: 86_400,
+  },
   notice: 'Authorised use only.',
   tokenMaxLifetimeDays: 90,
 };

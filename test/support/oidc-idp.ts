@@ -66,7 +66,12 @@ export async function startTestIdp(options: {
       if (!account) return undefined;
       return {
         accountId: sub,
-        claims: async () => ({ sub, name: account.name, preferred_username: account.username, groups: account.groups }),
+        claims: async () => ({
+          sub,
+          name: account.name,
+          preferred_username: account.username,
+          groups: account.groups,
+        }),
       };
     },
   };
@@ -97,7 +102,12 @@ export async function startTestIdp(options: {
         grant.addOIDCScope('openid profile email');
         grant.addOIDCClaims(['name', 'preferred_username', 'groups', 'amr', 'acr']);
         const grantId = await grant.save();
-        await provider.interactionFinished(req, res, { consent: { grantId } }, { mergeWithLastSubmission: true });
+        await provider.interactionFinished(
+          req,
+          res,
+          { consent: { grantId } },
+          { mergeWithLastSubmission: true },
+        );
       } catch (err) {
         res.statusCode = 500;
         res.end(String(err));

@@ -30,7 +30,13 @@ export class CookieJar {
  * Follows GET redirects (with cookies) until a Location starts with `stopAt`, and returns that URL.
  * Every hop must be a redirect; anything else is an error with the body for diagnosis.
  */
-export async function followRedirects(start: string, stopAt: string, jar: CookieJar, ca: string, maxHops = 20): Promise<string> {
+export async function followRedirects(
+  start: string,
+  stopAt: string,
+  jar: CookieJar,
+  ca: string,
+  maxHops = 20,
+): Promise<string> {
   let url = start;
   for (let hop = 0; hop < maxHops; hop++) {
     if (url.startsWith(stopAt)) return url;

@@ -12,11 +12,20 @@ export interface TestServer {
 }
 
 /** A real Palisade server on a free port over the given database dialect. */
-export async function startTestServer(dialect: DialectCase, overrides: Record<string, unknown> = {}): Promise<TestServer> {
+export async function startTestServer(
+  dialect: DialectCase,
+  overrides: Record<string, unknown> = {},
+): Promise<TestServer> {
   const t = await dialect.create();
   await t.database.close();
   const config = loadConfig({
-    overrides: { dataDir: tempDir(), http: { port: 0 }, database: { url: t.url }, log: { level: 'silent' }, ...overrides },
+    overrides: {
+      dataDir: tempDir(),
+      http: { port: 0 },
+      database: { url: t.url },
+      log: { level: 'silent' },
+      ...overrides,
+    },
   });
   const palisade = await startPalisade(config, createLogger('silent'));
   const clients: ApiClient[] = [];
@@ -48,7 +57,14 @@ export async function signedInUser(
   sourceAddress?: string,
 ): Promise<{ client: ApiClient; userId: string; totpSecret: string }> {
   const { identity, access } = server.palisade;
-  const system = { userId: 'test-setup', username: 'test-setup', displayName: 'test', kind: 'human' as const, auth: 'test', address: '127.0.0.1' };
+  const system = {
+    userId: 'test-setup',
+    username: 'test-setup',
+    displayName: 'test',
+    kind: 'human' as const,
+    auth: 'test',
+    address: '127.0.0.1',
+  };
   const { account, oneTimePassword } = await identity.createUser(system, { username, displayName: username });
   for (const g of grants) {
     const [kind, id] = g.scope === 'all' ? ['all', undefined] : g.scope.split(':');
@@ -60,12 +76,23 @@ export async function signedInUser(
     });
   }
   const client = server.client(sourceAddress);
-  const login = await client.post<{ state: string }>('/api/auth/login', { username, password: oneTimePassword, noticeAccepted: true });
-  if (login.status !== 200 || login.body.state !== 'needs-password-change') throw new Error(`login: ${login.status} ${JSON.stringify(login.body)}`);
-  const changed = await client.post<{ state: string }>('/api/auth/password', { currentPassword: oneTimePassword, newPassword: TEST_PASSWORD });
+  const login = await client.post<{ state: string }>('/api/auth/login', {
+    username,
+    password: oneTimePassword,
+    noticeAccepted: true,
+  });
+  if (login.status !== 200 || login.body.state !== 'needs-password-change')
+    throw new Error(`login: ${login.status} ${JSON.stringify(login.body)}`);
+  const changed = await client.post<{ state: string }>('/api/auth/password', {
+    currentPassword: oneTimePassword,
+    newPassword: TEST_PASSWORD,
+  });
   if (changed.body.state === 'active') return { client, userId: account.id, totpSecret: '' };
   const begun = await client.post<{ secret: string }>('/api/me/mfa/totp');
-  const confirmed = await client.post<{ state: string }>('/api/me/mfa/totp/confirm', { code: totpCode(begun.body.secret, Date.now() - 30_000) });
-  if (confirmed.body.state !== 'active') throw new Error(`enrolment: ${confirmed.status} ${JSON.stringify(confirmed.body)}`);
+  const confirmed = await client.post<{ state: string }>('/api/me/mfa/totp/confirm', {
+    code: totpCode(begun.body.secret, Date.now() - 30_000),
+  });
+  if (confirmed.body.state !== 'active')
+    throw new Error(`enrolment: ${confirmed.status} ${JSON.stringify(confirmed.body)}`);
   return { client, userId: account.id, totpSecret: begun.body.secret };
 }

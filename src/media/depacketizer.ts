@@ -1,0 +1,242 @@
+import { limitExceeded } from './errors.js';
+import { H264Nal } from './h264.js';
+import { H265Nal } from './h265.js';
+import type { MediaLimits } from './limits.js';
+import type { RtpPacket } from './rtp.js';
+import type { RawAccessUnit, VideoCodec } from './video.js';
+
+/**
+ * Reassembles access units from RTP payloads. An access unit ends on the marker bit or when the
+ * timestamp changes (cameras that forget the marker). A lost fragment drops its NAL unit and marks
+ * the frame corrupt; nothing is guessed. Every size a camera controls is checked before it is kept.
+ */
+abstract class Depacketizer {
+  private nalus: Buffer[] = [];
+  private bytes = 0;
+  private timestamp: number | undefined;
+  private corrupt = false;
+  private fragments: Buffer[] | undefined;
+  private fragmentBytes = 0;
+  private lossBefore = false;
+
+  constructor(
+    protected readonly limits: MediaLimits,
+    private readonly emit: (au: RawAccessUnit) => void,
+  ) {}
+
+  /** `lostBefore`: packets are missing between the previous packet and this one. */
+  push(packet: RtpPacket, lostBefore: boolean): void {
+    const newFrame = this.timestamp === undefined || packet.timestamp !== this.timestamp;
+    // Lost packets damage the open frame (its middle, or its tail when the timestamp moved on).
+    if (lostBefore && this.timestamp !== undefined) this.corrupt = true;
+    if (newFrame && this.timestamp !== undefined) this.finish();
+    if (lostBefore) {
+      this.lossBefore = true;
+      this.fragments = undefined;
+      // A new frame is whole only if this packet visibly starts one (parameter sets, delimiter, or
+      // the first slice of a picture); otherwise its head may be what was lost.
+      if (!newFrame || !this.startsAccessUnit(packet.payload)) this.corrupt = true;
+    }
+    this.timestamp = packet.timestamp;
+    if (packet.payload.length < this.headerBytes) this.corrupt = true;
+    else this.unpack(packet.payload);
+    if (packet.marker) this.finish();
+  }
+
+  /** Emits the frame in progress (end of stream). */
+  flush(): void {
+    this.finish();
+  }
+
+  /** Bytes of the payload header (NAL header size). */
+  protected abstract readonly headerBytes: number;
+  /** Whether this payload is the first packet of an access unit (used to judge a loss). */
+  protected abstract startsAccessUnit(payload: Buffer): boolean;
+  protected abstract unpack(payload: Buffer): void;
+
+  protected damaged(): void {
+    this.corrupt = true;
+  }
+
+  /** Aggregation packet body: [16-bit size, NAL unit]*. */
+  protected unpackAggregate(p: Buffer, offset: number): void {
+    this.abandonFragment();
+    let o = offset;
+    while (o + 2 <= p.length) {
+      const len = p.readUInt16BE(o);
+      o += 2;
+      if (len === 0 || o + len > p.length) {
+        this.corrupt = true;
+        return;
+      }
+      this.add(p.subarray(o, o + len));
+      o += len;
+    }
+    if (o !== p.length) this.corrupt = true;
+  }
+
+  protected fragment(start: boolean, end: boolean, header: Buffer | undefined, body: Buffer): void {
+    if (start) {
+      this.abandonFragment();
+      this.fragments = [header!];
+      this.fragmentBytes = header!.length;
+    } else if (this.fragments === undefined) {
+      this.corrupt = true; // a middle or end whose start was lost
+      return;
+    }
+    this.fragmentBytes += body.length;
+    if (this.fragmentBytes > this.limits.maxNalUnitBytes) {
+      throw limitExceeded('maxNalUnitBytes', this.fragmentBytes, this.limits.maxNalUnitBytes);
+    }
+    this.checkAccessUnit(this.bytes + this.fragmentBytes);
+    this.fragments.push(body);
+    if (end) {
+      const nal = Buffer.concat(this.fragments, this.fragmentBytes);
+      this.fragments = undefined;
+      this.add(nal);
+    }
+  }
+
+  protected single(nal: Buffer): void {
+    this.abandonFragment();
+    this.add(nal);
+  }
+
+  private abandonFragment(): void {
+    if (this.fragments !== undefined) {
+      this.fragments = undefined;
+      this.corrupt = true;
+    }
+  }
+
+  private checkAccessUnit(bytes: number): void {
+    if (bytes > this.limits.maxAccessUnitBytes) {
+      throw limitExceeded('maxAccessUnitBytes', bytes, this.limits.maxAccessUnitBytes);
+    }
+  }
+
+  private add(nal: Buffer): void {
+    if (nal.length > this.limits.maxNalUnitBytes) {
+      throw limitExceeded('maxNalUnitBytes', nal.length, this.limits.maxNalUnitBytes);
+    }
+    this.checkAccessUnit(this.bytes + nal.length);
+    if (this.nalus.length >= this.limits.maxNalUnitsPerAccessUnit) {
+      throw limitExceeded(
+        'maxNalUnitsPerAccessUnit',
+        this.nalus.length + 1,
+        this.limits.maxNalUnitsPerAccessUnit,
+      );
+    }
+    this.bytes += nal.length;
+    this.nalus.push(nal);
+  }
+
+  private finish(): void {
+    this.abandonFragment();
+    if (this.timestamp !== undefined && this.nalus.length > 0) {
+      this.emit({
+        nalus: this.nalus,
+        rtpTimestamp: this.timestamp,
+        corrupt: this.corrupt,
+        afterLoss: this.lossBefore,
+        bytes: this.bytes,
+      });
+      this.lossBefore = false;
+    }
+    this.nalus = [];
+    this.bytes = 0;
+    this.corrupt = false;
+    this.timestamp = undefined;
+  }
+}
+
+/** RFC 6184 non-interleaved mode (packetization-mode 0 and 1): single NAL unit, STAP-A, FU-A. */
+export class H264Depacketizer extends Depacketizer {
+  protected readonly headerBytes = 1;
+
+  protected startsAccessUnit(p: Buffer): boolean {
+    let type = p[0]! & 0x1f;
+    let slice: number | undefined = p[1];
+    if (type === H264Nal.STAP_A) {
+      type = (p[3] ?? 0) & 0x1f;
+      slice = p[4];
+    } else if (type === H264Nal.FU_A) {
+      if (((p[1] ?? 0) & 0x80) === 0) return false;
+      type = p[1]! & 0x1f;
+      slice = p[2];
+    }
+    if (type >= H264Nal.SEI && type <= H264Nal.AUD) return true;
+    // first_mb_in_slice is ue(v): a leading 1 bit codes 0, the first slice of a picture.
+    return (type === H264Nal.NON_IDR || type === H264Nal.IDR) && slice !== undefined && (slice & 0x80) !== 0;
+  }
+
+  protected unpack(p: Buffer): void {
+    const type = p[0]! & 0x1f;
+    if (type >= 1 && type <= 23) this.single(p);
+    else if (type === H264Nal.STAP_A) this.unpackAggregate(p, 1);
+    else if (type === H264Nal.FU_A) {
+      if (p.length < 3) return this.damaged();
+      const fu = p[1]!;
+      const start = (fu & 0x80) !== 0;
+      this.fragment(
+        start,
+        (fu & 0x40) !== 0,
+        start ? Buffer.from([(p[0]! & 0xe0) | (fu & 0x1f)]) : undefined,
+        p.subarray(2),
+      );
+    } else {
+      // STAP-B, MTAP and FU-B belong to interleaved mode, which no camera uses: count as damage.
+      this.damaged();
+    }
+  }
+}
+
+/** RFC 7798 without DONL (sprop-max-don-diff 0, as every camera sends): single, AP, FU. */
+export class H265Depacketizer extends Depacketizer {
+  protected readonly headerBytes = 2;
+
+  protected startsAccessUnit(p: Buffer): boolean {
+    let type = ((p[0] ?? 0) >> 1) & 0x3f;
+    let slice: number | undefined = p[2];
+    if (type === H265Nal.AP) {
+      type = ((p[4] ?? 0) >> 1) & 0x3f;
+      slice = p[6];
+    } else if (type === H265Nal.FU) {
+      if (((p[2] ?? 0) & 0x80) === 0) return false;
+      type = p[2]! & 0x3f;
+      slice = p[3];
+    }
+    if ((type >= H265Nal.VPS && type <= H265Nal.AUD) || type === H265Nal.PREFIX_SEI) return true;
+    // first_slice_segment_in_pic_flag is the first bit of a VCL slice segment header.
+    return type < 32 && slice !== undefined && (slice & 0x80) !== 0;
+  }
+
+  protected unpack(p: Buffer): void {
+    const type = (p[0]! >> 1) & 0x3f;
+    if (type < H265Nal.AP) this.single(p);
+    else if (type === H265Nal.AP) this.unpackAggregate(p, 2);
+    else if (type === H265Nal.FU) {
+      if (p.length < 4) return this.damaged();
+      const fu = p[2]!;
+      const start = (fu & 0x80) !== 0;
+      this.fragment(
+        start,
+        (fu & 0x40) !== 0,
+        start ? Buffer.from([(p[0]! & 0x81) | ((fu & 0x3f) << 1), p[1]!]) : undefined,
+        p.subarray(3),
+      );
+    } else {
+      this.damaged(); // PACI and reserved types
+    }
+  }
+}
+
+export type VideoDepacketizer = H264Depacketizer | H265Depacketizer;
+
+export function createDepacketizer(
+  codec: VideoCodec,
+  limits: MediaLimits,
+  emit: (au: RawAccessUnit) => void,
+): VideoDepacketizer {
+  return codec === 'h264' ? new H264Depacketizer(limits, emit) : new H265Depacketizer(limits, emit);
+}

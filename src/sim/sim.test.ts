@@ -1,0 +1,207 @@
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import net from 'node:net';
+import { after, before, describe, it } from 'node:test';
+import { isPalisadeError } from '../errors/index.js';
+import { Fmp4Fragmenter, RtspSession, type AccessUnit, type RtspSessionOptions } from '../media/index.js';
+import {
+  CameraSimulator,
+  changeResolution,
+  disconnectEvery,
+  dropMidFrame,
+  floodRtp,
+  lieInSdp,
+  loadClip,
+  oversizedNal,
+  stallAfter,
+  type CameraBehaviour,
+  type ClipName,
+} from './index.js';
+
+const cred = { username: 'sim-user', password: 'sim-pass-42' };
+
+/** Reads up to `max` access units; returns them and the error that ended the session, if any. */
+async function take(options: RtspSessionOptions, max: number) {
+  const session = new RtspSession({ responseTimeoutMs: 5000, ...options });
+  await session.start();
+  const aus: AccessUnit[] = [];
+  let error: unknown;
+  try {
+    for await (const au of session) {
+      aus.push(au);
+      if (aus.length >= max) break;
+    }
+  } catch (err) {
+    error = err;
+  } finally {
+    await session.close();
+  }
+  return { aus, error, session };
+}
+
+describe('camera simulator', () => {
+  it('50 cameras in one process stream to 50 concurrent sessions, each starting on a key frame', async () => {
+    const clips: ClipName[] = ['h264-1080p', 'h264-720p', 'h265-1080p'];
+    const sim = await CameraSimulator.start({
+      cameras: Array.from({ length: 50 }, (_, i) => ({ path: `/cam${i + 1}`, clip: clips[i % 3]!, ...cred })),
+    });
+    try {
+      const results = await Promise.all(
+        sim.cameraList().map((c) => take({ url: c.url, ...cred, stallTimeoutMs: 5000 }, 25)),
+      );
+      assert.equal(sim.stats.sessions, 50);
+      results.forEach((r, i) => {
+        assert.equal(r.error, undefined, `cam${i + 1}: ${String(r.error)}`);
+        assert.equal(r.aus.length, 25);
+        assert.equal(r.aus[0]!.key, true);
+        const expected = loadClip(clips[i % 3]!).video;
+        assert.equal(r.aus[0]!.video.codec, expected.codec);
+        assert.equal(r.aus[0]!.video.width, expected.width);
+        for (let j = 1; j < r.aus.length; j++)
+          assert.equal(r.aus[j]!.timestamp - r.aus[j - 1]!.timestamp, 3600);
+      });
+    } finally {
+      await sim.close();
+    }
+  });
+
+  it('requires Digest authentication and refuses an empty password at start', async () => {
+    await assert.rejects(
+      CameraSimulator.start({ cameras: [{ path: '/x', clip: 'h264-720p', username: 'u', password: '' }] }),
+      { code: 'SIM_CONFIG_INVALID' },
+    );
+    const sim = await CameraSimulator.start({ cameras: [{ path: '/x', clip: 'h264-720p', ...cred }] });
+    try {
+      await assert.rejects(take({ url: sim.cameraList()[0]!.url }, 1), { code: 'RTSP_AUTH_FAILED' });
+      await assert.rejects(
+        take({ url: sim.cameraList()[0]!.url, username: cred.username, password: 'x' }, 1),
+        {
+          code: 'RTSP_AUTH_FAILED',
+        },
+      );
+      await assert.rejects(take({ url: `rtsp://127.0.0.1:${sim.port}/nope`, ...cred }, 1), {
+        code: 'RTSP_NOT_FOUND',
+      });
+      assert.ok(sim.stats.unauthorized >= 2);
+    } finally {
+      await sim.close();
+    }
+  });
+  it('drops a client that has sent nothing for the session timeout, even while streaming to it', async () => {
+    const sim = await CameraSimulator.start({
+      sessionTimeoutSeconds: 1,
+      cameras: [{ path: '/x', clip: 'h264-720p', ...cred }],
+    });
+    try {
+      const socket = net.connect(sim.port!, '127.0.0.1');
+      socket.write('OPTIONS rtsp://127.0.0.1/x RTSP/1.0\r\nCSeq: 1\r\n\r\n');
+      const started = Date.now();
+      socket.resume();
+      await once(socket, 'close');
+      const after = Date.now() - started;
+      assert.ok(after >= 1000 && after < 4000, `closed after ${after} ms`);
+    } finally {
+      await sim.close();
+    }
+  });
+});
+
+describe('hostile camera behaviours and what the client makes of them', () => {
+  let sim: CameraSimulator;
+  const url = (path: string) => `rtsp://127.0.0.1:${sim.port}${path}`;
+  const cam = (path: string, clip: ClipName, behaviours: CameraBehaviour[]) => ({
+    path,
+    clip,
+    behaviours,
+    ...cred,
+  });
+  before(async () => {
+    sim = await CameraSimulator.start({
+      cameras: [
+        cam('/disconnect', 'h264-720p', [disconnectEvery(1200)]),
+        cam('/stall', 'h264-720p', [stallAfter(600)]),
+        cam('/mid-frame', 'h264-1080p', [dropMidFrame(600)]),
+        cam('/flood', 'h264-720p', [floodRtp(400)]),
+        cam('/oversized', 'h265-1080p', [oversizedNal(400, 6 * 1024 * 1024)]),
+        cam('/resolution', 'h264-1080p', [
+          changeResolution(1500, [loadClip('h264-1080p'), loadClip('h264-720p')]),
+        ]),
+        cam('/lie-params', 'h264-1080p', [lieInSdp({ parameterSetsOf: loadClip('h264-720p') })]),
+        cam('/lie-codec', 'h264-720p', [lieInSdp({ codec: 'H265' })]),
+      ],
+    });
+  });
+  after(() => sim.close());
+
+  it('disconnects every few seconds: RTSP_CONNECTION_LOST after the frames sent so far', async () => {
+    const r = await take({ url: url('/disconnect'), ...cred }, 1000);
+    assert.ok(isPalisadeError(r.error) && r.error.code === 'RTSP_CONNECTION_LOST', String(r.error));
+    assert.ok(r.aus.length >= 20 && r.aus.length <= 40, `${r.aus.length} frames in ~1.2 s`);
+  });
+
+  it('stalls: RTSP_STALLED once no frame arrives for the stall timeout', async () => {
+    const r = await take({ url: url('/stall'), ...cred, stallTimeoutMs: 1000 }, 1000);
+    assert.ok(isPalisadeError(r.error) && r.error.code === 'RTSP_STALLED', String(r.error));
+    assert.ok(r.aus.length >= 10);
+  });
+
+  it('drops mid-frame: the half frame is never delivered, the session ends RTSP_CONNECTION_LOST', async () => {
+    const r = await take({ url: url('/mid-frame'), ...cred }, 1000);
+    assert.ok(isPalisadeError(r.error) && r.error.code === 'RTSP_CONNECTION_LOST', String(r.error));
+    const full = loadClip('h264-1080p').frames;
+    r.aus.forEach((au, i) => {
+      const bytes = au.nalus.reduce((n, x) => n + x.length, 0);
+      assert.ok(bytes > 0);
+      assert.equal(au.key, full[i]!.key, `frame ${i} complete and in order`);
+    });
+  });
+
+  it('floods garbage RTP: bounded, counted as corrupt, ends RTSP_STALLED (no decodable video)', async () => {
+    const before = process.memoryUsage().rss;
+    const r = await take({ url: url('/flood'), ...cred, stallTimeoutMs: 1500 }, 10_000);
+    assert.ok(isPalisadeError(r.error), String(r.error));
+    assert.ok(['RTSP_STALLED', 'RTSP_LIMIT_EXCEEDED'].includes(r.error.code), r.error.code);
+    assert.ok(r.session.stats.rtpPackets > 5000, `${r.session.stats.rtpPackets} packets`);
+    assert.ok(r.session.stats.corruptAccessUnits + r.session.stats.skippedAccessUnits > 10);
+    assert.ok(process.memoryUsage().rss - before < 200 * 1024 * 1024, 'memory stays bounded');
+  });
+
+  it('sends an oversized NAL unit: RTSP_LIMIT_EXCEEDED naming maxNalUnitBytes', async () => {
+    const r = await take({ url: url('/oversized'), ...cred }, 10_000);
+    assert.ok(isPalisadeError(r.error) && r.error.code === 'RTSP_LIMIT_EXCEEDED', String(r.error));
+    assert.equal(r.error.details?.limit, 'maxNalUnitBytes');
+  });
+
+  it('changes resolution mid-stream: the access unit says so and the fragmenter starts a new init segment', async () => {
+    const r = await take({ url: url('/resolution'), ...cred }, 70);
+    assert.equal(r.error, undefined);
+    const changes = r.aus.filter((a) => a.videoChanged);
+    assert.deepEqual(
+      changes.map((a) => `${a.video.width}x${a.video.height}:${a.key}`),
+      ['1920x1080:true', '1280x720:true'],
+    );
+    const fragmenter = new Fmp4Fragmenter();
+    const inits = r.aus.flatMap((a) => fragmenter.push(a)).filter((o) => o.kind === 'init');
+    assert.equal(inits.length, 2);
+    for (let j = 1; j < r.aus.length; j++)
+      assert.ok(r.aus[j]!.timestamp > r.aus[j - 1]!.timestamp, 'timeline continues');
+  });
+
+  it('lies about its parameter sets in the SDP: the in-band ones win', async () => {
+    const session = new RtspSession({ url: url('/lie-params'), ...cred });
+    const info = await session.start();
+    assert.equal(`${info.video?.width}x${info.video?.height}`, '1280x720', 'what the SDP claimed');
+    const first = await session[Symbol.asyncIterator]().next();
+    await session.close();
+    assert.equal(first.done, false);
+    const au = first.value;
+    assert.equal(`${au.video.width}x${au.video.height}`, '1920x1080', 'what the stream carries');
+    assert.equal(au.videoChanged, true);
+  });
+
+  it('announces H.265 but sends H.264: nothing decodable, RTSP_STALLED', async () => {
+    const r = await take({ url: url('/lie-codec'), ...cred, stallTimeoutMs: 1500 }, 10);
+    assert.ok(isPalisadeError(r.error) && r.error.code === 'RTSP_STALLED', String(r.error));
+    assert.equal(r.aus.length, 0);
+  });
+});
