@@ -63,6 +63,14 @@ export class SegmentSealer {
     this.#pending = Buffer.allocUnsafe(this.#chunkSize);
   }
 
+  get chunkSize(): number {
+    return this.#chunkSize;
+  }
+
+  get finished(): boolean {
+    return this.#finished;
+  }
+
   get stats(): Readonly<SealStats> {
     return this.#stats;
   }
@@ -158,12 +166,10 @@ export async function* sealSegment(
   onDone?.(sealer.stats);
 }
 
-/** The same as a Node Transform stream: plaintext in, sealed bytes out. */
+/** A sealer as a Node Transform stream: plaintext in, sealed bytes out. */
 export class SealStream extends Transform {
-  readonly sealer: SegmentSealer;
-  constructor(dek: Uint8Array, options: SealOptions) {
-    super({ readableHighWaterMark: 4 * (options.chunkSize ?? DEFAULT_CHUNK_SIZE) });
-    this.sealer = new SegmentSealer(dek, options);
+  constructor(readonly sealer: SegmentSealer) {
+    super({ readableHighWaterMark: 4 * sealer.chunkSize });
   }
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
     try {
