@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Kysely, Selectable, Transaction } from 'kysely';
-import type { FoundationTables } from '../db/index.js';
+import type { DialectName, FoundationTables } from '../db/index.js';
 import { PalisadeError } from '../errors/index.js';
 import { keyError } from './errors.js';
 import type { ActionContext, KeyAuditSink } from './events.js';
@@ -25,6 +25,7 @@ export interface KekVersion {
 /** What the keyring, the re-wrap job and the secret store share. Internal to `keys/`. */
 export interface KeysContext {
   db: Kysely<FoundationTables & KeysTables>;
+  dialect: DialectName;
   /** Where new KEK versions are created. */
   provider: KeyProvider;
   /** The provider that holds a KEK version (KEY_PROVIDER_MISMATCH when none is configured for it). */
@@ -52,7 +53,7 @@ export function assertKekId(kekId: string): void {
 export function rowToKek(row: Selectable<KeysTables['key_kek']>): KekVersion {
   return {
     kekId: row.kek_id,
-    version: Number(row.version),
+    version: row.version,
     provider: row.provider as ProviderKind,
     providerRef: row.provider_ref,
     label: row.label,
@@ -251,7 +252,7 @@ export async function openDataKey(ctx: KeysContext, objectId: string): Promise<B
   try {
     return await ctx
       .providerFor(row.provider)
-      .unwrapDek(row.provider_ref, row.wrapped, dekContext(row.kek_id, Number(row.kek_version), objectId));
+      .unwrapDek(row.provider_ref, row.wrapped, dekContext(row.kek_id, row.kek_version, objectId));
   } catch (err) {
     if (err instanceof PalisadeError && err.code === 'KEK_NOT_FOUND') {
       throw keyError(

@@ -142,6 +142,7 @@ export class Keyring {
     const providers = this.#providers;
     this.#ctx = {
       db: options.database.kysely.withTables<KeysTables>(),
+      dialect: options.database.dialect,
       provider: options.provider,
       providerFor(kind: string): KeyProvider {
         const p = providers.get(kind);
@@ -437,7 +438,7 @@ export class Keyring {
     if (!row) throw keyError('DEK_NOT_FOUND', `no data key is stored for object "${objectId}"`);
     return {
       kekId: row.kek_id,
-      kekVersion: Number(row.kek_version),
+      kekVersion: row.kek_version,
       createdAt: row.created_at,
       destroyedAt: row.destroyed_at,
       rewrapError: row.rewrap_error,
@@ -555,7 +556,7 @@ export class Keyring {
       .where('destroyed_at', 'is', null)
       .groupBy(['kek_id', 'kek_version'])
       .execute();
-    const liveBy = new Map(counts.map((c) => [`${c.kek_id}\u0000${Number(c.kek_version)}`, Number(c.n)]));
+    const liveBy = new Map(counts.map((c) => [`${c.kek_id}\u0000${c.kek_version}`, Number(c.n)]));
     const totals = await db
       .selectFrom('key_data_key')
       .select((eb) => [

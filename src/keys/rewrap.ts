@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import { PalisadeError } from '../errors/index.js';
 import { keyError } from './errors.js';
 import { now, rowToKek, type KekVersion, type KeysContext } from './data-keys.js';
@@ -57,11 +58,11 @@ export function rowToJob(row: {
   return {
     jobId: row.job_id,
     kekId: row.kek_id,
-    targetVersion: Number(row.target_version),
+    targetVersion: row.target_version,
     state: row.state,
-    total: Number(row.total),
-    done: Number(row.done),
-    failed: Number(row.failed),
+    total: row.total,
+    done: row.done,
+    failed: row.failed,
     startedAt: row.started_at,
     updatedAt: row.updated_at,
     completedAt: row.completed_at,
@@ -107,7 +108,7 @@ async function rewrapLoop(ctx: KeysContext, kekId: string, options: RewrapOption
   const batchSize = Math.max(1, Math.min(options.batchSize ?? 500, 5000));
   const versions = new Map<number, KekVersion>();
   for (const row of await ctx.db.selectFrom('key_kek').selectAll().where('kek_id', '=', kekId).execute()) {
-    versions.set(Number(row.version), rowToKek(row));
+    versions.set(row.version, rowToKek(row));
   }
   const target = versions.get(job.targetVersion);
   const overtaken = async (): Promise<RewrapResult> => {
@@ -160,7 +161,7 @@ async function rewrapLoop(ctx: KeysContext, kekId: string, options: RewrapOption
 
     const results = await Promise.all(
       rows.map(async (row) => {
-        const from = Number(row.kek_version);
+        const from = row.kek_version;
         try {
           const old = versions.get(from);
           if (!old || old.state === 'destroyed') {
@@ -195,23 +196,46 @@ async function rewrapLoop(ctx: KeysContext, kekId: string, options: RewrapOption
 
     const stamp = now();
     const counts = await ctx.db.transaction().execute(async (trx) => {
+      const rewrapped = results.flatMap((r) => ('wrapped' in r ? [r] : []));
       let done = 0;
       let failed = 0;
-      for (const r of results) {
-        const update = trx
-          .updateTable('key_data_key')
-          .where('object_id', '=', r.objectId)
-          .where('kek_version', '=', r.from)
-          .where('destroyed_at', 'is', null);
-        if ('wrapped' in r) {
-          const res = await update
+      if (ctx.dialect === 'postgres' && rewrapped.length > 0) {
+        // One statement per batch saves a round trip per key. Conditional on the version each key
+        // was read at, so a concurrent change (another job, a destruction) is never overwritten.
+        const values = sql.join(
+          rewrapped.map((r) => sql`(${r.objectId}, cast(${r.from} as integer), cast(${r.wrapped} as bytea))`),
+        );
+        const res = await sql`update key_data_key
+            set kek_version = ${job.targetVersion}, wrapped = v.column3, rewrapped_at = ${stamp}
+            from (values ${values}) as v
+            where key_data_key.object_id = v.column1
+              and key_data_key.kek_version = v.column2
+              and key_data_key.destroyed_at is null`.execute(trx);
+        done = Number(res.numAffectedRows ?? 0n);
+      } else {
+        // SQLite runs in process: one indexed update per key is cheap (and its planner would scan
+        // the table for an UPDATE … FROM VALUES).
+        for (const r of rewrapped) {
+          const res = await trx
+            .updateTable('key_data_key')
             .set({ kek_version: job.targetVersion, wrapped: r.wrapped, rewrapped_at: stamp })
+            .where('object_id', '=', r.objectId)
+            .where('kek_version', '=', r.from)
+            .where('destroyed_at', 'is', null)
             .executeTakeFirst();
           done += Number(res.numUpdatedRows);
-        } else {
-          const res = await update.set({ rewrap_error: r.error }).executeTakeFirst();
-          failed += Number(res.numUpdatedRows);
         }
+      }
+      for (const r of results) {
+        if ('wrapped' in r) continue;
+        const res = await trx
+          .updateTable('key_data_key')
+          .set({ rewrap_error: r.error })
+          .where('object_id', '=', r.objectId)
+          .where('kek_version', '=', r.from)
+          .where('destroyed_at', 'is', null)
+          .executeTakeFirst();
+        failed += Number(res.numUpdatedRows);
       }
       await trx
         .updateTable('key_rewrap_job')

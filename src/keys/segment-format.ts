@@ -62,17 +62,14 @@ export interface SegmentKeys {
 
 export function deriveSegmentKeys(dek: Uint8Array): SegmentKeys {
   if (dek.length !== 32) throw keyError('SEGMENT_WRONG_KEY', 'a data key is 32 bytes');
-  const derive = (purpose: string, length: number) =>
-    Buffer.from(hkdfSync('sha256', dek, Buffer.alloc(0), `palisade/segment/v1/${purpose}`, length));
-  const enc = derive('enc', 32);
-  const mac = derive('mac', 32);
+  // One HKDF-SHA-256 expansion, cut into the chunk key, the header MAC key and the key check value.
+  const okm = Buffer.from(hkdfSync('sha256', dek, Buffer.alloc(0), 'palisade/segment/v1/keys', 80));
   const keys = {
-    enc: createSecretKey(enc),
-    mac: createSecretKey(mac),
-    check: derive('key-check', KEY_CHECK_BYTES),
+    enc: createSecretKey(okm.subarray(0, 32)),
+    mac: createSecretKey(okm.subarray(32, 64)),
+    check: Buffer.from(okm.subarray(64, 80)),
   };
-  enc.fill(0);
-  mac.fill(0);
+  okm.fill(0);
   return keys;
 }
 
