@@ -1,8 +1,12 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { describe, it } from 'node:test';
+import { sql } from 'kysely';
 import { DIALECTS } from '../../test/support/dialects.js';
 import { PROVIDERS, keysFixture, type KeysFixture } from '../../test/support/keys.js';
+import { SQLITE_FILE } from '../db/index.js';
 import { PalisadeError } from '../errors/index.js';
 import { bufferSource } from './segment-open.js';
 import type { KeysTables } from './tables.js';
@@ -378,3 +382,36 @@ for (const dialect of DIALECTS) {
     });
   }
 }
+
+describe('crypto-shredding on SQLite', () => {
+  it('zeroes destroyed wrapped keys in the database file (secure_delete), not just unlinks them', async () => {
+    const f = await keysFixture(DIALECTS[0]!, PROVIDERS[0]!);
+    try {
+      for (let i = 0; i < 100; i++)
+        (await f.keyring.createSealer({ objectId: `seg-${i}`, kekId: 'zone-a' })).final();
+      const db = f.db.database.kysely.withTables<KeysTables>();
+      const rows = await db
+        .selectFrom('key_data_key')
+        .select(['object_id', 'wrapped'])
+        .orderBy('object_id')
+        .execute();
+      const doomed = rows.filter((_, i) => i % 2 === 0);
+      const kept = rows.filter((_, i) => i % 2 === 1);
+      await f.keyring.destroyDataKeys(doomed.map((r) => r.object_id));
+      await sql`pragma wal_checkpoint(TRUNCATE)`.execute(f.db.database.kysely);
+      const file = readFileSync(path.join(f.db.dataDir, SQLITE_FILE));
+      assert.equal(
+        kept.filter((r) => file.includes(r.wrapped!)).length,
+        50,
+        'live wrapped keys are found (the search works)',
+      );
+      assert.equal(
+        doomed.filter((r) => file.includes(r.wrapped!)).length,
+        0,
+        'no destroyed wrapped key is left in the file',
+      );
+    } finally {
+      await f.close();
+    }
+  });
+});
