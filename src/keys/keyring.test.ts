@@ -415,3 +415,43 @@ describe('crypto-shredding on SQLite', () => {
     }
   });
 });
+
+describe('moving from the local key file to an HSM', { skip: PROVIDERS[1]!.skip }, () => {
+  it('is a rotation: re-wrap moves every data key into the token and the file can go', async () => {
+    const f = await keysFixture(DIALECTS[0]!, PROVIDERS[0]!);
+    const hsm = await PROVIDERS[1]!.open(f.dir);
+    try {
+      const objects: [string, Buffer, Buffer][] = [];
+      for (let i = 0; i < 12; i++) {
+        const plain = randomBytes(300);
+        objects.push([`seg-${i}`, plain, (await sealObject(f, `seg-${i}`, plain)).sealed]);
+      }
+      const { Keyring } = await import('./keyring.js');
+      const moved = new Keyring({
+        database: f.db.database,
+        provider: hsm,
+        formerProviders: [f.provider],
+        audit: async () => undefined,
+      });
+      const { current } = await moved.rotateKek('zone-a');
+      assert.equal(current.provider, 'pkcs11');
+      assert.equal((await moved.rewrap('zone-a')).job?.done, 12);
+      await moved.destroyKekVersion('zone-a', 1);
+      // Only the HSM is needed now.
+      const hsmOnly = new Keyring({ database: f.db.database, provider: hsm, audit: async () => undefined });
+      for (const [id, plain, sealed] of objects) {
+        const reader = await hsmOnly.openObject({ objectId: id, source: bufferSource(sealed) });
+        assert.deepEqual(await reader.read(0, reader.size), plain);
+      }
+      // Without the former provider, a version it holds is named as such.
+      await sealObject(f, 'seg-local', randomBytes(10), 'zone-b');
+      assert.equal(
+        await codeOf(hsmOnly.openObject({ objectId: 'seg-local', source: bufferSource(Buffer.alloc(0)) })),
+        'KEY_PROVIDER_MISMATCH',
+      );
+    } finally {
+      await hsm.close();
+      await f.close();
+    }
+  });
+});
