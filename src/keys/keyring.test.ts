@@ -248,6 +248,63 @@ for (const dialect of DIALECTS) {
         }
       });
 
+      it('two rotations in a row: the newer job supersedes the older and covers every key', async () => {
+        const f = await keysFixture(dialect, pc);
+        try {
+          const sealed = new Map<string, Buffer>();
+          for (let i = 0; i < 8; i++)
+            sealed.set(`s-${i}`, (await sealObject(f, `s-${i}`, Buffer.from(`o${i}`))).sealed);
+          const first = await f.keyring.rotateKek('zone-a');
+          await sealObject(f, 's-v2', Buffer.from('made under v2'));
+          const second = await f.keyring.rotateKek('zone-a');
+          assert.equal(second.job.total, 9, 'eight keys at v1 and one at v2');
+          const jobs = await f.keyring.rewrapJobs({ kekId: 'zone-a' });
+          assert.deepEqual(
+            jobs.map((j) => [j.jobId, j.state]).sort(),
+            [
+              [first.job.jobId, 'superseded'],
+              [second.job.jobId, 'running'],
+            ].sort(),
+          );
+          assert.equal((await f.keyring.rewrap('zone-a')).job?.done, 9);
+          await f.keyring.destroyKekVersion('zone-a', 1);
+          await f.keyring.destroyKekVersion('zone-a', 2);
+          for (const [id, s] of sealed)
+            assert.equal((await openObject(f, id, s)).toString(), `o${id.slice(2)}`);
+        } finally {
+          await f.close();
+        }
+      });
+
+      it('two processes running the same re-wrap job finish it without double counting', async () => {
+        const f = await keysFixture(dialect, pc);
+        try {
+          const sealed = new Map<string, Buffer>();
+          for (let i = 0; i < 40; i++)
+            sealed.set(`s-${i}`, (await sealObject(f, `s-${i}`, Buffer.from(`o${i}`))).sealed);
+          await f.keyring.rotateKek('zone-a');
+          const { Keyring } = await import('./keyring.js');
+          const other = new Keyring({
+            database: f.db.database,
+            provider: f.provider,
+            audit: async () => undefined,
+          });
+          const [a, b] = await Promise.all([
+            f.keyring.rewrap('zone-a', { batchSize: 5 }),
+            other.rewrap('zone-a', { batchSize: 5 }),
+          ]);
+          const finished = [a, b].filter((r) => r.outcome === 'completed');
+          assert.ok(finished.length >= 1);
+          const [job] = await f.keyring.rewrapJobs({ kekId: 'zone-a' });
+          assert.equal(job?.state, 'completed');
+          assert.equal(job.done, 40, 'each key counted once');
+          for (const [id, s] of sealed)
+            assert.equal((await openObject(f, id, s)).toString(), `o${id.slice(2)}`);
+        } finally {
+          await f.close();
+        }
+      });
+
       it('a data key that cannot be opened is marked and skipped, not retried forever', async () => {
         const f = await keysFixture(dialect, pc);
         try {
