@@ -30,3 +30,4 @@ export {
   type SealedSource,
 } from './segment-open.js';
 export { keysMigrations, keysMigration, type KeysTables } from './tables.js';
+export { keysRoutes, type KeysPermission, type KeysRoutesOptions } from './routes.js';
