@@ -120,7 +120,7 @@ export const KeysSchema = Type.Object(
     ),
     chunkSize: Type.Union(
       CHUNK_SIZES.map((n) => Type.Literal(n)),
-      { default: 65536, description: 'chunk size of sealed objects: a power of two from 4096 to 4194304' },
+      { default: 262144, description: 'chunk size of sealed objects: a power of two from 4096 to 4194304' },
     ),
     rewrapBatchSize: Type.Integer({
       minimum: 1,

@@ -19,10 +19,10 @@ async function codeOf(fn: () => unknown): Promise<string> {
 }
 
 describe('keys configuration', () => {
-  it('defaults to the local key file in the data dir with 64 KiB chunks', async () => {
+  it('defaults to the local key file in the data dir with 256 KiB chunks', async () => {
     const config = loadConfig({ env: {} });
     assert.equal(config.keys.provider, 'local');
-    assert.equal(config.keys.chunkSize, 65536);
+    assert.equal(config.keys.chunkSize, 262144);
     assert.equal(config.keys.pkcs11.sessions, 4);
     const dir = tempDir();
     const provider = await openKeyProvider(config.keys, { dataDir: dir });
@@ -42,12 +42,12 @@ describe('keys configuration', () => {
       file,
       'keys:\n  provider: pkcs11\n  pkcs11:\n    module: /usr/lib/softhsm/libsofthsm2.so\n    tokenLabel: plant-a\n',
     );
-    const env = { PALISADE_KEYS__PKCS11__PIN_ENV: 'HSM_PIN', PALISADE_KEYS__CHUNK_SIZE: '262144' };
+    const env = { PALISADE_KEYS__PKCS11__PIN_ENV: 'HSM_PIN', PALISADE_KEYS__CHUNK_SIZE: '65536' };
     const config = loadConfig({ file, env });
     assert.equal(config.keys.provider, 'pkcs11');
     assert.equal(config.keys.pkcs11.tokenLabel, 'plant-a');
     assert.equal(config.keys.pkcs11.pinEnv, 'HSM_PIN');
-    assert.equal(config.keys.chunkSize, 262144);
+    assert.equal(config.keys.chunkSize, 65536);
 
     writeFileSync(file, 'keys:\n  pkcs11:\n    pin: "1234"\n');
     assert.equal(await codeOf(() => loadConfig({ file, env: {} })), 'CONFIG_INVALID', 'no pin key exists');

@@ -40,7 +40,7 @@ export interface KeyringOptions {
   formerProviders?: readonly KeyProvider[];
   /** Receives every security-relevant action before it is acknowledged (see events.ts). */
   audit: KeyAuditSink;
-  /** Chunk size of newly sealed objects (power of two, 4 KiB - 4 MiB); default 64 KiB. */
+  /** Chunk size of newly sealed objects (power of two, 4 KiB - 4 MiB); default 256 KiB. */
   chunkSize?: number;
 }
 

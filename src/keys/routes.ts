@@ -79,14 +79,12 @@ export function keysRoutes(options: KeysRoutesOptions): FastifyPluginAsync {
           .catch((err: unknown) => {
             app.log.error({ err, zone: request.params.zone }, 're-wrap stopped');
           });
-        return reply
-          .status(202)
-          .send({
-            zone: request.params.zone,
-            fromVersion: previous.version,
-            toVersion: current.version,
-            job,
-          });
+        return reply.status(202).send({
+          zone: request.params.zone,
+          fromVersion: previous.version,
+          toVersion: current.version,
+          job,
+        });
       },
     );
 

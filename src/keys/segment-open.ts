@@ -6,6 +6,7 @@ import { keyError } from './errors.js';
 import {
   FLAG_FINAL,
   MAX_HEADER_BYTES,
+  NONCE_PREFIX_BYTES,
   RECORD_HEADER_BYTES,
   RECORD_OVERHEAD,
   TAG_BYTES,
@@ -43,12 +44,14 @@ const READ_AHEAD_BYTES = 1024 * 1024;
 /** Decrypts records of one object; knows nothing about where they come from. */
 class RecordCipher {
   readonly #aad: Buffer;
+  readonly #nonce: Buffer;
   constructor(
     readonly header: SegmentHeader,
     readonly keys: SegmentKeys,
   ) {
     this.#aad = Buffer.alloc(32 + RECORD_HEADER_BYTES);
     headerDigest(header.bytes).copy(this.#aad, 0);
+    this.#nonce = chunkNonce(header.noncePrefix, 0, 0);
   }
 
   /** Fields of the record header at the start of `rec` (at least 9 bytes), not yet authenticated. */
@@ -59,21 +62,34 @@ class RecordCipher {
 
   /** Decrypts one complete record; SEGMENT_AUTH_FAILED if any byte of it (or of the header) changed. */
   open(rec: Buffer, offset: number): Buffer {
-    const { index, flags, length } = RecordCipher.fields(rec);
-    const decipher = createDecipheriv(
-      'aes-256-gcm',
-      this.keys.enc,
-      chunkNonce(this.header.noncePrefix, index, flags & 0xff),
-      { authTagLength: TAG_BYTES },
-    );
-    rec.copy(this.#aad, 32, 0, RECORD_HEADER_BYTES);
+    const plain = this.openParts([rec], offset);
+    return plain.length === 1 ? plain[0]! : Buffer.concat(plain);
+  }
+
+  /**
+   * The same for a record that arrives in consecutive pieces (a stream), without copying its
+   * ciphertext. The plaintext pieces are released only after the tag has verified.
+   */
+  openParts(parts: readonly Buffer[], offset: number): Buffer[] {
+    const { index, flags, length } = RecordCipher.fields(gather(parts, 0, RECORD_HEADER_BYTES));
+    // The nonce buffer is reused: createDecipheriv copies it.
+    this.#nonce.writeUInt32BE(index, NONCE_PREFIX_BYTES);
+    this.#nonce[11] = flags;
+    const decipher = createDecipheriv('aes-256-gcm', this.keys.enc, this.#nonce, {
+      authTagLength: TAG_BYTES,
+    });
+    gather(parts, 0, RECORD_HEADER_BYTES).copy(this.#aad, 32);
     decipher.setAAD(this.#aad);
-    decipher.setAuthTag(rec.subarray(RECORD_HEADER_BYTES + length));
-    const plain = decipher.update(rec.subarray(RECORD_HEADER_BYTES, RECORD_HEADER_BYTES + length));
+    decipher.setAuthTag(gather(parts, RECORD_HEADER_BYTES + length, TAG_BYTES));
+    const plain: Buffer[] = [];
+    for (const piece of slices(parts, RECORD_HEADER_BYTES, RECORD_HEADER_BYTES + length)) {
+      const p = decipher.update(piece);
+      if (p.length > 0) plain.push(p);
+    }
     try {
       decipher.final();
     } catch {
-      plain.fill(0);
+      for (const p of plain) p.fill(0);
       throw keyError(
         'SEGMENT_AUTH_FAILED',
         `chunk at byte ${offset} of object "${this.header.objectId}" failed authentication`,
@@ -84,6 +100,26 @@ class RecordCipher {
     }
     return plain;
   }
+}
+
+/** Subarrays covering bytes [from, to) of consecutive pieces. */
+function slices(parts: readonly Buffer[], from: number, to: number): Buffer[] {
+  const out: Buffer[] = [];
+  let at = 0;
+  for (const p of parts) {
+    const start = Math.max(from, at);
+    const end = Math.min(to, at + p.length);
+    if (start < end) out.push(p.subarray(start - at, end - at));
+    at += p.length;
+    if (at >= to) break;
+  }
+  return out;
+}
+
+/** Bytes [from, from + n) of consecutive pieces as one buffer (copied only when they span pieces). */
+function gather(parts: readonly Buffer[], from: number, n: number): Buffer {
+  const s = slices(parts, from, from + n);
+  return s.length === 1 ? s[0]! : Buffer.concat(s);
 }
 
 /**
@@ -136,13 +172,13 @@ export class SegmentOpener {
       }
       const size = f.length + RECORD_OVERHEAD;
       if (this.#queued < size) break;
-      const plain = cipher.open(this.#take(size), offset);
+      const plain = cipher.openParts(this.#takeParts(size), offset);
       if (f.index !== this.#expect) {
-        plain.fill(0);
+        for (const p of plain) p.fill(0);
         throw this.#misplaced(f.index, offset);
       }
       this.#expect += 1;
-      if (plain.length > 0) out.push(plain);
+      out.push(...plain);
       if (final) this.#done = true;
     }
     if (this.#done && this.#queued >= cipher.header.chunkSize + RECORD_OVERHEAD) this.#trailing();
@@ -236,14 +272,49 @@ export class SegmentOpener {
     );
   }
 
+  /** The first `n` queued bytes (n ≤ queued) as one buffer, copying only when they span pieces. */
   #peek(n: number): Buffer {
     const first = this.#queue[0];
     if (first === undefined) return Buffer.alloc(0);
     if (first.length >= n) return first.subarray(0, n);
-    const joined = Buffer.concat(this.#queue);
-    this.#queue.length = 0;
-    this.#queue.push(joined);
-    return joined.subarray(0, n);
+    // Join just the bytes asked for; the rest of the last piece stays where it is (no copy of it).
+    const joined = Buffer.allocUnsafe(n);
+    let filled = 0;
+    let used = 0;
+    while (filled < n) {
+      const piece = this.#queue[used]!;
+      const take = Math.min(piece.length, n - filled);
+      piece.copy(joined, filled, 0, take);
+      filled += take;
+      if (take < piece.length) {
+        this.#queue[used] = piece.subarray(take);
+        break;
+      }
+      used++;
+    }
+    this.#queue.splice(0, used, joined);
+    return joined;
+  }
+
+  /** Removes the first `n` queued bytes and returns them as subarrays of the pieces they were in. */
+  #takeParts(n: number): Buffer[] {
+    const parts: Buffer[] = [];
+    let need = n;
+    while (need > 0) {
+      const piece = this.#queue[0]!;
+      if (piece.length <= need) {
+        parts.push(piece);
+        this.#queue.shift();
+        need -= piece.length;
+      } else {
+        parts.push(piece.subarray(0, need));
+        this.#queue[0] = piece.subarray(need);
+        need = 0;
+      }
+    }
+    this.#queued -= n;
+    this.#consumed += n;
+    return parts;
   }
 
   #take(n: number): Buffer {
@@ -326,7 +397,7 @@ export class SealedObjectReader {
     dek: Uint8Array,
     expected: OpenExpectations,
   ): Promise<SealedObjectReader> {
-    const first = Buffer.from(await source.read(0, Math.min(source.size, MAX_HEADER_BYTES)));
+    const first = asBuffer(await source.read(0, Math.min(source.size, MAX_HEADER_BYTES)));
     const length = headerLength(first.subarray(0, 8), source.size);
     if (first.length < length)
       throw keyError('SEGMENT_TRUNCATED', 'the sealed object ends inside its header');
@@ -402,7 +473,7 @@ export class SealedObjectReader {
     const l = this.#layout;
     const start = l.headerBytes + first * l.recordBytes;
     const end = last === l.fullRecords ? this.#source.size : l.headerBytes + (last + 1) * l.recordBytes;
-    const bytes = Buffer.from(await this.#source.read(start, end - start));
+    const bytes = asBuffer(await this.#source.read(start, end - start));
     if (bytes.length !== end - start) throw await diagnose(this.#source, this.#cipher.keys, this.#expected);
     const out: Buffer[] = [];
     for (let i = first, at = 0; i <= last; i++) {
@@ -444,6 +515,11 @@ async function diagnose(
     throw err;
   }
   return keyError('SEGMENT_AUTH_FAILED', `object "${expected.objectId}" changed while it was being read`);
+}
+
+/** A Buffer view of the same memory (Buffer.from(Uint8Array) would copy it). */
+function asBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
 /** A sealed object held in memory (tests, small secrets). */

@@ -19,7 +19,7 @@ export interface SealOptions {
   objectId: string;
   /** The camera the object was recorded from; empty for objects that have none (exports, secrets). */
   cameraId?: string;
-  /** Power of two, 4 KiB to 4 MiB; default 64 KiB. */
+  /** Power of two, 4 KiB to 4 MiB; default 256 KiB. */
   chunkSize?: number;
 }
 
@@ -40,6 +40,7 @@ export class SegmentSealer {
   readonly #keys: SegmentKeys;
   readonly #prefix: Buffer;
   readonly #aad: Buffer;
+  readonly #nonce: Buffer;
   readonly #chunkSize: number;
   readonly #pending: Buffer;
   #fill = 0;
@@ -60,6 +61,7 @@ export class SegmentSealer {
     });
     this.#aad = Buffer.alloc(32 + RECORD_HEADER_BYTES);
     headerDigest(this.header).copy(this.#aad, 0);
+    this.#nonce = chunkNonce(this.#prefix, 0, 0);
     this.#pending = Buffer.allocUnsafe(this.#chunkSize);
   }
 
@@ -132,14 +134,10 @@ export class SegmentSealer {
     head[4] = flags;
     head.writeUInt32BE(plain.length, 5);
     head.copy(this.#aad, 32);
-    const cipher = createCipheriv(
-      'aes-256-gcm',
-      this.#keys.enc,
-      chunkNonce(this.#prefix, this.#index, flags),
-      {
-        authTagLength: TAG_BYTES,
-      },
-    );
+    // The nonce buffer is reused: createCipheriv copies it.
+    this.#nonce.writeUInt32BE(this.#index, NONCE_PREFIX_BYTES);
+    this.#nonce[11] = flags;
+    const cipher = createCipheriv('aes-256-gcm', this.#keys.enc, this.#nonce, { authTagLength: TAG_BYTES });
     cipher.setAAD(this.#aad);
     const body = cipher.update(plain);
     cipher.final();
