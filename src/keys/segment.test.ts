@@ -123,6 +123,28 @@ describe('segment format: round trip', () => {
     );
   });
 
+  it('the sequential opener gives the same bytes however the sealed stream is cut (property)', () => {
+    const plain = randomBytes(6 * CHUNK + 77);
+    const sealed = seal(dek, plain);
+    fc.assert(
+      fc.property(
+        fc.array(fc.integer({ min: 1, max: 3 * CHUNK }), { minLength: 1, maxLength: 40 }),
+        (cuts) => {
+          const opener = new SegmentOpener(dek, ID);
+          const out: Buffer[] = [];
+          for (let o = 0, i = 0; o < sealed.length; i++) {
+            const n = cuts[i % cuts.length]!;
+            out.push(...opener.update(sealed.subarray(o, o + n)));
+            o += n;
+          }
+          opener.final();
+          assert.deepEqual(Buffer.concat(out), plain);
+        },
+      ),
+      { numRuns: 150 },
+    );
+  });
+
   it('a range read touches only the chunks it needs (plus the header and final chunk at open)', async () => {
     const plain = randomBytes(64 * CHUNK);
     const sealed = seal(dek, plain);
