@@ -2,7 +2,7 @@
  * bench/keys: the segment format against raw AES-256-GCM on the same bytes in the same run, random
  * range opens in a 64 MiB object, and data-key wraps per second through SoftHSM2 and the local key file.
  *
- *   npm run bench:keys            (add -- --mib 256 for a bigger object, -- --rounds 15 for more rounds)
+ *   npm run bench:keys            (add -- --mib 256 for a bigger object, -- --rounds 41 for more rounds)
  */
 import { createCipheriv, createDecipheriv, randomBytes, randomInt } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
