@@ -2,6 +2,7 @@ import { accessMigration } from '../access/index.js';
 import { auditMigrations } from '../audit/index.js';
 import { foundationMigrations, type Migration } from '../db/index.js';
 import { identityMigration } from '../identity/index.js';
+import { keysMigration } from '../keys/index.js';
 import { networkMigration } from '../network/index.js';
 
 /**
@@ -14,4 +15,5 @@ export const MIGRATIONS: readonly Migration[] = [
   networkMigration(3),
   identityMigration(4),
   accessMigration(5),
+  keysMigration(6),
 ];
