@@ -4,6 +4,7 @@ import { foundationMigrations, type Migration } from '../db/index.js';
 import { identityMigration } from '../identity/index.js';
 import { keysMigration } from '../keys/index.js';
 import { networkMigration } from '../network/index.js';
+import { recordingMigration } from '../recording/index.js';
 
 /**
  * Every schema change in version order. A module adding tables appends its migrations here with the
@@ -16,4 +17,5 @@ export const MIGRATIONS: readonly Migration[] = [
   identityMigration(4),
   accessMigration(5),
   keysMigration(6),
+  recordingMigration(7),
 ];

@@ -77,7 +77,11 @@ export const AUDIT_ACTIONS = {
   'recording.deleted': 'recorded video was deleted',
   'recording.retention.changed': 'a retention policy was changed',
   'recording.retention.enforced': 'retention removed (crypto-shredded) expired segments',
+  'recording.recovered': 'startup recovery ended or discarded segments a stopped recorder left open',
+  'recording.check.repaired': '`palisade check --repair` repaired the segment index, blobs or keys',
   'storage.capacity.warning': 'storage crossed a capacity threshold',
+  'storage.full': 'recording stopped cleanly because the video storage is full or nearly full',
+  'storage.resumed': 'recording resumed after storage space returned',
 
   // video access (playback/)
   'video.live.start': 'live view of a camera started',

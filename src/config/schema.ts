@@ -306,6 +306,92 @@ export const KeysSchema = Type.Object(
   { ...Strict, default: {} },
 );
 
+export const RecordingSchema = Type.Object(
+  {
+    storageDir: Type.Optional(
+      Type.String({ minLength: 1, description: 'where sealed video is stored; default <dataDir>/video' }),
+    ),
+    segmentSeconds: Type.Integer({
+      minimum: 2,
+      maximum: 3600,
+      default: 60,
+      description: 'segment length: a new segment starts at the first key frame after this many seconds',
+    }),
+    fragmentMs: Type.Integer({
+      minimum: 200,
+      maximum: 2000,
+      default: 1000,
+      description:
+        'longest fMP4 fragment; each finished fragment is on disk at once, so this bounds the video a crash can lose',
+    }),
+    chunkSize: Type.Union(
+      [4096, 8192, 16384, 32768, 65536].map((n) => Type.Literal(n)),
+      {
+        default: 16384,
+        description: 'chunk size of sealed segments (each fragment is padded to a chunk boundary)',
+      },
+    ),
+    fsyncIntervalMs: Type.Integer({
+      minimum: 0,
+      maximum: 10_000,
+      default: 1000,
+      description: 'fsync an open segment at most this long after a fragment (0: after every fragment)',
+    }),
+    stallTimeoutMs: Type.Integer({ minimum: 1000, maximum: 120_000, default: 10_000 }),
+    reconnect: Type.Object(
+      {
+        initialDelayMs: Type.Integer({ minimum: 10, maximum: 60_000, default: 1000 }),
+        maxDelayMs: Type.Integer({ minimum: 100, maximum: 600_000, default: 30_000 }),
+        failedAfter: Type.Integer({
+          minimum: 1,
+          maximum: 1000,
+          default: 5,
+          description: 'consecutive failed attempts after which a camera is reported failed (it keeps retrying)',
+        }),
+      },
+      { ...Strict, default: {} },
+    ),
+    retention: Type.Object(
+      {
+        maxAgeDays: Type.Number({
+          minimum: 0.0001,
+          maximum: 36_500,
+          default: 30,
+          description: 'default for cameras and zones without their own policy',
+        }),
+        maxBytes: Type.Optional(Type.Integer({ minimum: 1, description: 'default per-camera byte cap' })),
+        intervalSeconds: Type.Integer({ minimum: 1, maximum: 86_400, default: 60 }),
+      },
+      { ...Strict, default: {} },
+    ),
+    capacity: Type.Object(
+      {
+        warnFreeRatio: Type.Number({
+          minimum: 0,
+          maximum: 0.9,
+          default: 0.15,
+          description: 'warn (SR 2.9) when the free share of the video storage falls below this',
+        }),
+        stopFreeRatio: Type.Number({
+          minimum: 0,
+          maximum: 0.5,
+          default: 0.02,
+          description: 'stop recording cleanly when the free share falls below this',
+        }),
+        resumeFreeRatio: Type.Number({
+          minimum: 0,
+          maximum: 0.9,
+          default: 0.05,
+          description: 'resume recording once the free share is back above this',
+        }),
+        checkIntervalMs: Type.Integer({ minimum: 100, maximum: 600_000, default: 5000 }),
+      },
+      { ...Strict, default: {} },
+    ),
+  },
+  { ...Strict, default: {} },
+);
+
 export const ConfigSchema = Type.Object(
   {
     dataDir: Type.String({ minLength: 1, default: './data', description: 'where Palisade keeps its state' }),
@@ -316,6 +402,7 @@ export const ConfigSchema = Type.Object(
     identity: IdentitySchema,
     access: AccessSchema,
     keys: KeysSchema,
+    recording: RecordingSchema,
   },
   Strict,
 );

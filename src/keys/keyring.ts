@@ -19,14 +19,22 @@ import type { ActionContext, KeyAuditSink } from './events.js';
 import type { Ed25519Signer, KekProtection, KeyProvider, ProviderInfo } from './provider.js';
 import { rowToJob, runRewrap, type RewrapJob, type RewrapOptions, type RewrapResult } from './rewrap.js';
 import { SecretStore } from './secrets.js';
-import { DEFAULT_CHUNK_SIZE } from './segment-format.js';
 import {
   SealedObjectReader,
   SegmentOpener,
   type OpenExpectations,
   type SealedSource,
 } from './segment-open.js';
-import { SealStream, SegmentSealer, type SealStats } from './segment-seal.js';
+import { SealStream, SegmentSealer, emptyFinalRecord, type SealStats } from './segment-seal.js';
+import {
+  DEFAULT_CHUNK_SIZE,
+  MAX_HEADER_BYTES,
+  RECORD_OVERHEAD,
+  deriveSegmentKeys,
+  headerLength,
+  parseHeader,
+  verifyHeader,
+} from './segment-format.js';
 import type { KeysTables } from './tables.js';
 
 export interface KeyringOptions {
@@ -420,6 +428,36 @@ export class Keyring {
     dek.fill(0);
     for await (const piece of sealed) yield* opener.update(piece);
     opener.final();
+  }
+
+  /**
+   * Crash recovery: how to end an object whose sealing stopped before its final record (the process
+   * was killed while writing). The caller keeps the first `fullChunks` full records it has checked
+   * (e.g. with `openObjectStream`), cuts the object at `keepBytes` and appends `finalRecord`; the
+   * result is a complete object of `fullChunks * chunkSize` plaintext bytes. The header is
+   * authenticated with the object's data key first, so a wrong or modified object is refused.
+   */
+  async endInterruptedObject(
+    options: OpenExpectations & { source: SealedSource; fullChunks: number },
+  ): Promise<{ keepBytes: number; finalRecord: Buffer; chunkSize: number }> {
+    const { source } = options;
+    const first = Buffer.from(await source.read(0, Math.min(source.size, MAX_HEADER_BYTES)));
+    const length = headerLength(first.subarray(0, 8), source.size);
+    if (first.length < length) throw keyError('SEGMENT_TRUNCATED', 'the sealed object ends inside its header');
+    const header = parseHeader(first.subarray(0, length));
+    const dek = await openDataKey(this.#ctx, options.objectId);
+    let keys;
+    try {
+      keys = deriveSegmentKeys(dek);
+    } finally {
+      dek.fill(0);
+    }
+    verifyHeader(header, keys, options);
+    const keepBytes = length + options.fullChunks * (header.chunkSize + RECORD_OVERHEAD);
+    if (keepBytes > source.size) {
+      throw keyError('SEGMENT_TRUNCATED', `the object holds fewer than ${options.fullChunks} full records`);
+    }
+    return { keepBytes, finalRecord: emptyFinalRecord(header, keys, options.fullChunks), chunkSize: header.chunkSize };
   }
 
   /** Where an object's data key stands (for `palisade check` and the playback error path). */

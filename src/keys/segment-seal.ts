@@ -12,6 +12,7 @@ import {
   deriveSegmentKeys,
   encodeHeader,
   headerDigest,
+  type SegmentHeader,
   type SegmentKeys,
 } from './segment-format.js';
 
@@ -185,4 +186,27 @@ export class SealStream extends Transform {
       callback(err as Error);
     }
   }
+}
+
+/**
+ * The final record that ends an object after `index` full records, carrying no plaintext: what crash
+ * recovery appends to an object whose sealer stopped before `final()` (see "Ending an interrupted
+ * object" in docs/formats/segment-encryption.md). Deterministic (empty plaintext under the nonce of a
+ * final record at `index`, which no sealer used before), so writing it twice reveals nothing.
+ */
+export function emptyFinalRecord(header: SegmentHeader, keys: SegmentKeys, index: number): Buffer {
+  if (!Number.isInteger(index) || index < 0 || index >= MAX_CHUNKS) {
+    throw keyError('SEGMENT_RANGE_INVALID', `no final record can have index ${index}`);
+  }
+  const head = Buffer.alloc(RECORD_HEADER_BYTES);
+  head.writeUInt32BE(index, 0);
+  head[4] = FLAG_FINAL;
+  head.writeUInt32BE(0, 5);
+  const aad = Buffer.concat([headerDigest(header.bytes), head]);
+  const cipher = createCipheriv('aes-256-gcm', keys.enc, chunkNonce(header.noncePrefix, index, FLAG_FINAL), {
+    authTagLength: TAG_BYTES,
+  });
+  cipher.setAAD(aad);
+  cipher.final();
+  return Buffer.concat([head, cipher.getAuthTag()]);
 }

@@ -80,6 +80,8 @@ export class CameraSimulator {
   tlsPort: number | undefined;
   /** Connections and requests seen, for tests and the benchmark. */
   readonly stats = { connections: 0, requests: 0, unauthorized: 0, sessions: 0 };
+  /** Every stream sender ever created, per camera path (tests compare what was sent with what was recorded). */
+  private readonly senders = new Map<string, StreamSender[]>();
 
   private constructor(private readonly options: SimulatorOptions) {
     this.digest = new DigestVerifier(options.realm ?? SERVER_NAME);
@@ -134,6 +136,16 @@ export class CameraSimulator {
       clip: c.clip,
       tls: c.config.tls === true,
     }));
+  }
+
+  /** Frames sent to clients of a camera so far, over all its sessions. */
+  framesSent(path: string): number {
+    return (this.senders.get(path) ?? []).reduce((n, s) => n + s.sentFrames, 0);
+  }
+
+  /** Stops sending media on every stream (connections stay open), so what was sent can be counted. */
+  pauseAll(): void {
+    this.scheduler.stop();
   }
 
   get playingStreams(): number {
@@ -315,6 +327,9 @@ export class CameraSimulator {
             camera.config.behaviours ?? [],
             () => socket.destroy(),
           );
+          const list = this.senders.get(camera.config.path) ?? [];
+          list.push(session.sender);
+          this.senders.set(camera.config.path, list);
         }
         const info = session.sender.rtpInfo();
         reply(200, 'OK', [
