@@ -1,14 +1,18 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
-import { accessRoutes, AccessService, scopesFor, subjectOf } from '../access/index.js';
-import { auditRoutes, type AuditActor, type AuditLog } from '../audit/index.js';
+import { accessRoutes, AccessService, covers, scopesFor, subjectOf } from '../access/index.js';
+import { auditRoutes, openFileSigner, type AuditActor, type AuditLog } from '../audit/index.js';
+import { PalisadeError } from '../errors/index.js';
 import type { Config } from '../config/index.js';
 import { migrate, openDatabase, type Database } from '../db/index.js';
 import { buildHttpServer, ensureTlsMaterial, type TlsMaterial } from '../http/index.js';
 import { identityRoutes, principalOf, type IdentityService } from '../identity/index.js';
 import type { Logger } from '../log/index.js';
+import { Keyring, openKeyProvider, type KeyProvider } from '../keys/index.js';
 import { networkRoutes, ZoneDirectory } from '../network/index.js';
+import { Recorder, recordingRoutes } from '../recording/index.js';
+import { LocalBlobStore } from '../storage/index.js';
 import { openAudit, SYSTEM_ACTOR } from './audit.js';
 import { createGuard } from './guard.js';
 import { createIdentity, PublicOrigin } from './identity.js';
@@ -28,6 +32,9 @@ export interface PalisadeServices {
   access: AccessService;
   identity: IdentityService;
   origin: PublicOrigin;
+  keyring: Keyring;
+  /** The recording service: opened (startup recovery done), started by `startPalisade`. */
+  recorder: Recorder;
   /** Set when this start created the first administrator: print it once, it is never shown again. */
   firstAdministrator: { username: string; oneTimePassword: string } | undefined;
   close(): Promise<void>;
@@ -77,8 +84,11 @@ export async function openServices(
   const dataDir = prepareDataDir(config.dataDir);
   const { database, instanceId } = await openState(config, logger);
   let audit: AuditLog | undefined;
+  let provider: KeyProvider | undefined;
+  let recorder: Recorder | undefined;
   try {
     audit = await openAudit(config, database, instanceId, logger, options);
+    const auditLog = audit;
     const zones = new ZoneDirectory(database);
     await zones.ensureDefaults([2, 2, 2, 2, 2, 2, 2]);
     const access = new AccessService(database, audit, config.access.dualApproval);
@@ -93,7 +103,34 @@ export async function openServices(
         createdBy: 'palisade.init',
       });
     });
+    provider = await openKeyProvider(config.keys, { dataDir });
+    const keyring = new Keyring({
+      database,
+      provider,
+      audit: async (e) => void (await auditLog.append({ ...e, actor: e.actor ?? SYSTEM_ACTOR })),
+      chunkSize: config.keys.chunkSize,
+    });
+    const videoOrigin = `palisade/${instanceId}/video-integrity`;
+    const videoSigner = openFileSigner({
+      file: path.join(dataDir, 'keys', 'video-integrity-checkpoint.pem'),
+      name: videoOrigin,
+    });
+    recorder = await Recorder.open({
+      database,
+      keyring,
+      store: await LocalBlobStore.open(config.recording.storageDir ?? path.join(dataDir, 'video')),
+      audit,
+      zones,
+      settings: { ...config.recording, retention: { ...config.recording.retention } },
+      signer: videoSigner,
+      origin: videoOrigin,
+      systemActor: SYSTEM_ACTOR,
+      logger: logger.child({ module: 'recording' }),
+      checkpointIntervalMs: options.periodicCheckpoints ? config.audit.checkpointIntervalSeconds * 1000 : 0,
+    });
     const log = audit;
+    const keyProvider = provider;
+    const rec = recorder;
     return {
       config,
       dataDir,
@@ -104,13 +141,19 @@ export async function openServices(
       access,
       identity,
       origin,
+      keyring,
+      recorder: rec,
       firstAdministrator,
       async close() {
+        await rec.close();
         await log.close();
+        await keyProvider.close();
         await database.close();
       },
     };
   } catch (err) {
+    await recorder?.close().catch(() => undefined);
+    await provider?.close().catch(() => undefined);
     await audit?.close();
     await database.close();
     throw err;
@@ -120,7 +163,7 @@ export async function openServices(
 /** Assembles and starts the server. The composition root: the only place that knows every module. */
 export async function startPalisade(config: Config, logger: Logger): Promise<RunningPalisade> {
   const services = await openServices(config, logger, { periodicCheckpoints: true });
-  const { database, audit, identity, access, zones, instanceId } = services;
+  const { database, audit, identity, access, zones, instanceId, recorder } = services;
   try {
     const tls = await ensureTlsMaterial({
       dataDir: services.dataDir,
@@ -170,9 +213,45 @@ export async function startPalisade(config: Config, logger: Logger): Promise<Run
           },
         }),
         async (instance) => instance.register(auditRoutes, { log: audit, actorOf: actor }),
+        recordingRoutes({
+          recorder,
+          siteOf: async (zoneId) => (await zones.getZone(zoneId))?.siteId,
+          actor,
+          visible: (request, cameras) => {
+            const scopes = scopesFor(subjectOf(request), 'camera.view');
+            return new Set(
+              cameras
+                .filter((c) => scopes.some((s) => covers(s, { kind: 'camera', id: c.id, zoneId: c.zoneId, siteId: c.siteId, groupIds: [] })))
+                .map((c) => c.id),
+            );
+          },
+          requirePermission: async (request, permission, camera) => {
+            const d = await access.authorize(subjectOf(request), permission, camera, `${request.method} ${request.routeOptions.url ?? ''}`);
+            if (!d.allowed) throw new PalisadeError('ACCESS_DENIED', `not allowed: ${d.reason}`, { status: 403 });
+          },
+          approval: {
+            required: () => access.approvals.requires('recording.delete'),
+            request: async (request, input) => {
+              const r = await access.approvals.request({ action: 'recording.delete', summary: input.summary, payload: input.payload, by: subjectOf(request) });
+              return { id: r.id, expiresAt: r.expiresAt };
+            },
+          },
+        }),
       ],
     });
+    // Deleting recorded video under dual approval: runs once a second person approves.
+    access.approvals.register('recording.delete', async (payload, { approvedBy }) => {
+      const p = payload as { cameraId: string; from: string; to: string };
+      const deleted = await recorder.deleteRecordings(p.cameraId, Date.parse(p.from), Date.parse(p.to), {
+        type: 'user',
+        id: approvedBy.userId,
+        name: approvedBy.username,
+        auth: 'dual-approval',
+      });
+      return { deleted };
+    });
     await app.listen({ host: config.http.host, port: config.http.port });
+    await recorder.start();
     const address = app.server.address() as AddressInfo;
     services.origin.bind(address.port);
     const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;

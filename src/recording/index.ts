@@ -24,6 +24,7 @@ export { recoverSegments, type RecoveryReport } from './recovery.js';
 export { effectivePolicy } from './retention.js';
 export {
   Recorder,
+  liveRecorderPid,
   type Alarm,
   type RecorderOptions,
   type RecorderStatus,
@@ -33,3 +34,4 @@ export {
 export { checkRecordings, type CheckReport, type CheckProblem } from './check.js';
 export { recordingFactSources, type FactSourceLike, type ObservationLike } from './facts.js';
 export { openSegment, type OpenedSegment } from './open.js';
+export { recordingRoutes, type RecordingRouteDeps } from './routes.js';

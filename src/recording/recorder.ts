@@ -1,3 +1,5 @@
+import { readFile, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
 import type { AuditActor, AuditSink, CheckpointSigner } from '../audit/index.js';
 import type { Database } from '../db/index.js';
 import type { Keyring } from '../keys/index.js';
@@ -93,7 +95,10 @@ export class Recorder {
     this.index = new SegmentIndex(o.database);
   }
 
-  /** Opens the integrity log and runs startup recovery; `start()` then begins recording. */
+  /**
+   * Opens the integrity log. Nothing is recorded or recovered until `start()`, so commands that only
+   * read (or `palisade check`) can open a recorder beside a running server.
+   */
   static async open(options: RecorderOptions): Promise<Recorder> {
     const integrity = await VideoIntegrityLog.open({
       database: options.database,
@@ -101,9 +106,7 @@ export class Recorder {
       signer: options.signer,
       ...(options.logger ? { logger: options.logger } : {}),
     });
-    const r = new Recorder(options, integrity);
-    await r.#recover();
-    return r;
+    return new Recorder(options, integrity);
   }
 
   async #recover(): Promise<void> {
@@ -132,8 +135,13 @@ export class Recorder {
     }
   }
 
-  /** Starts every camera set to record, and the retention, capacity and checkpoint timers. */
+  /**
+   * Startup recovery (segments a stopped recorder left open), then every camera set to record, and the
+   * retention, capacity and checkpoint timers. Holds the recorder lock in the storage directory.
+   */
   async start(): Promise<void> {
+    await writeFile(path.join(this.store.location, LOCK_FILE), `${process.pid}\n`, { mode: 0o600 });
+    await this.#recover();
     await this.#checkCapacity();
     for (const c of await this.cameras.list()) {
       if (c.recordingMode !== 'continuous') continue;
@@ -464,6 +472,22 @@ export class Recorder {
     await Promise.all([...this.#sessions.keys()].map((id) => this.#stopSession(id)));
     if ((await this.integrity.size()) > 0) await this.integrity.signCheckpoint().catch(() => undefined);
     await this.integrity.close();
+    await rm(path.join(this.store.location, LOCK_FILE), { force: true });
+  }
+}
+
+const LOCK_FILE = 'recorder.pid';
+
+/** The pid of a live recorder using this storage directory, if any (`palisade check --repair` refuses then). */
+export async function liveRecorderPid(storageDir: string): Promise<number | undefined> {
+  const text = await readFile(path.join(storageDir, LOCK_FILE), 'utf8').catch(() => undefined);
+  const pid = Number(text?.trim());
+  if (!Number.isInteger(pid) || pid <= 0 || pid === process.pid) return undefined;
+  try {
+    process.kill(pid, 0);
+    return pid;
+  } catch {
+    return undefined;
   }
 }
 
