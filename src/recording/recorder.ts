@@ -424,6 +424,11 @@ export class Recorder {
     this.#o.logger?.error({ reason }, 'video storage full: recording stopped');
     const ids = [...this.#sessions.keys()];
     await Promise.all(ids.map((id) => this.#stopSession(id)));
+    // The outage is a gap for every camera that should be recording, closed when it records again.
+    for (const id of ids) {
+      const last = await this.index.lastComplete(id);
+      await this.index.openGap(id, last?.endMs ?? Date.now(), 'STORAGE_FULL');
+    }
     const cap = await this.store.capacity().catch(() => this.#capacity);
     this.#capacity = cap;
     await this.#o.audit.append({
