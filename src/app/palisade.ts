@@ -107,7 +107,9 @@ export async function openServices(
     const keyring = new Keyring({
       database,
       provider,
-      audit: async (e) => void (await auditLog.append({ ...e, actor: e.actor ?? SYSTEM_ACTOR })),
+      audit: async (e) => {
+        await auditLog.append({ ...e, actor: e.actor ?? SYSTEM_ACTOR });
+      },
       chunkSize: config.keys.chunkSize,
     });
     const videoOrigin = `palisade/${instanceId}/video-integrity`;
@@ -221,18 +223,33 @@ export async function startPalisade(config: Config, logger: Logger): Promise<Run
             const scopes = scopesFor(subjectOf(request), 'camera.view');
             return new Set(
               cameras
-                .filter((c) => scopes.some((s) => covers(s, { kind: 'camera', id: c.id, zoneId: c.zoneId, siteId: c.siteId, groupIds: [] })))
+                .filter((c) =>
+                  scopes.some((s) =>
+                    covers(s, { kind: 'camera', id: c.id, zoneId: c.zoneId, siteId: c.siteId, groupIds: [] }),
+                  ),
+                )
                 .map((c) => c.id),
             );
           },
           requirePermission: async (request, permission, camera) => {
-            const d = await access.authorize(subjectOf(request), permission, camera, `${request.method} ${request.routeOptions.url ?? ''}`);
-            if (!d.allowed) throw new PalisadeError('ACCESS_DENIED', `not allowed: ${d.reason}`, { status: 403 });
+            const d = await access.authorize(
+              subjectOf(request),
+              permission,
+              camera,
+              `${request.method} ${request.routeOptions.url ?? ''}`,
+            );
+            if (!d.allowed)
+              throw new PalisadeError('ACCESS_DENIED', `not allowed: ${d.reason}`, { status: 403 });
           },
           approval: {
             required: () => access.approvals.requires('recording.delete'),
             request: async (request, input) => {
-              const r = await access.approvals.request({ action: 'recording.delete', summary: input.summary, payload: input.payload, by: subjectOf(request) });
+              const r = await access.approvals.request({
+                action: 'recording.delete',
+                summary: input.summary,
+                payload: input.payload,
+                by: subjectOf(request),
+              });
               return { id: r.id, expiresAt: r.expiresAt };
             },
           },

@@ -16,32 +16,37 @@ interface JsonFlag extends StateFlags {
  * dir directly and are audited like the API.
  */
 export function registerCameras(program: Command): void {
-  const cameras = program.command('cameras').description('the camera inventory (needs access to the data dir)');
+  const cameras = program
+    .command('cameras')
+    .description('the camera inventory (needs access to the data dir)');
 
-  addStateFlags(cameras.command('list').description('list cameras').option('--json', 'machine-readable output'), false).action(
-    async (flags: JsonFlag) => {
-      const config = resolveConfig(flags);
-      const s = await openServices(config, loggerFor(config), { periodicCheckpoints: false });
-      try {
-        const list = await s.recorder.cameras.list();
-        if (flags.json) {
-          process.stdout.write(`${JSON.stringify(list, null, 2)}\n`);
-          return;
-        }
-        if (list.length === 0) process.stdout.write('no cameras\n');
-        for (const c of list) {
-          process.stdout.write(`${c.id}\t${c.zoneId}\t${c.recordingMode}\t${c.streamUrl}\t${c.name}\n`);
-        }
-      } finally {
-        await s.close();
+  addStateFlags(
+    cameras.command('list').description('list cameras').option('--json', 'machine-readable output'),
+    false,
+  ).action(async (flags: JsonFlag) => {
+    const config = resolveConfig(flags);
+    const s = await openServices(config, loggerFor(config), { periodicCheckpoints: false });
+    try {
+      const list = await s.recorder.cameras.list();
+      if (flags.json) {
+        process.stdout.write(`${JSON.stringify(list, null, 2)}\n`);
+        return;
       }
-    },
-  );
+      if (list.length === 0) process.stdout.write('no cameras\n');
+      for (const c of list) {
+        process.stdout.write(`${c.id}\t${c.zoneId}\t${c.recordingMode}\t${c.streamUrl}\t${c.name}\n`);
+      }
+    } finally {
+      await s.close();
+    }
+  });
 
   addStateFlags(
     cameras
       .command('add')
-      .description('add a camera (the password is read from PALISADE_CAMERA_PASSWORD or stdin, never from a flag)')
+      .description(
+        'add a camera (the password is read from PALISADE_CAMERA_PASSWORD or stdin, never from a flag)',
+      )
       .requiredOption('--url <url>', 'rtsp:// or rtsps:// stream URL (no credentials in it)')
       .option('--id <id>', 'camera id (default: generated)')
       .option('--name <name>', 'display name (default: the id)')
@@ -67,7 +72,8 @@ export function registerCameras(program: Command): void {
         record: boolean;
       },
     ) => {
-      if (flags.transport !== 'tcp' && flags.transport !== 'udp') throw new PalisadeError('USAGE', '--transport is tcp or udp');
+      if (flags.transport !== 'tcp' && flags.transport !== 'udp')
+        throw new PalisadeError('USAGE', '--transport is tcp or udp');
       let password = process.env.PALISADE_CAMERA_PASSWORD;
       if (flags.passwordStdin) password = (await readStdin()).replace(/\r?\n$/, '');
       const config = resolveConfig(flags);
@@ -87,25 +93,33 @@ export function registerCameras(program: Command): void {
           },
           CLI_ACTOR,
         );
-        process.stdout.write(flags.json ? `${JSON.stringify(c, null, 2)}\n` : `added camera ${c.id} (${c.recordingMode}); a running server picks it up at its next start\n`);
+        process.stdout.write(
+          flags.json
+            ? `${JSON.stringify(c, null, 2)}\n`
+            : `added camera ${c.id} (${c.recordingMode}); a running server picks it up at its next start\n`,
+        );
       } finally {
         await s.close();
       }
     },
   );
 
-  addStateFlags(cameras.command('remove').argument('<id>', 'camera id').description('remove a camera (its recorded video stays, under retention)'), false).action(
-    async (id: string, flags: StateFlags) => {
-      const config = resolveConfig(flags);
-      const s = await openServices(config, loggerFor(config), { periodicCheckpoints: false });
-      try {
-        await s.recorder.removeCamera(id, CLI_ACTOR);
-        process.stdout.write(`removed camera ${id}\n`);
-      } finally {
-        await s.close();
-      }
-    },
-  );
+  addStateFlags(
+    cameras
+      .command('remove')
+      .argument('<id>', 'camera id')
+      .description('remove a camera (its recorded video stays, under retention)'),
+    false,
+  ).action(async (id: string, flags: StateFlags) => {
+    const config = resolveConfig(flags);
+    const s = await openServices(config, loggerFor(config), { periodicCheckpoints: false });
+    try {
+      await s.recorder.removeCamera(id, CLI_ACTOR);
+      process.stdout.write(`removed camera ${id}\n`);
+    } finally {
+      await s.close();
+    }
+  });
 
   addStateFlags(
     program
@@ -121,11 +135,19 @@ export function registerCameras(program: Command): void {
       if (flags.repair) {
         const pid = await liveRecorderPid(s.recorder.store.location);
         if (pid !== undefined) {
-          throw new PalisadeError('RECORDER_RUNNING', `a recorder (pid ${pid}) is using this storage; stop the server before --repair`);
+          throw new PalisadeError(
+            'RECORDER_RUNNING',
+            `a recorder (pid ${pid}) is using this storage; stop the server before --repair`,
+          );
         }
       }
       const report = await checkRecordings(
-        { keyring: s.keyring, store: s.recorder.store, index: s.recorder.index, integrity: s.recorder.integrity },
+        {
+          keyring: s.keyring,
+          store: s.recorder.store,
+          index: s.recorder.index,
+          integrity: s.recorder.integrity,
+        },
         { repair: flags.repair === true },
       );
       if (flags.repair && report.problems.some((p) => p.repaired)) {
@@ -134,16 +156,26 @@ export function registerCameras(program: Command): void {
           outcome: report.clean ? 'success' : 'failure',
           actor: CLI_ACTOR,
           target: { type: 'recorder', id: 'recording' },
-          details: { repaired: report.problems.filter((p) => p.repaired).length, remaining: report.problems.filter((p) => !p.repaired).length },
+          details: {
+            repaired: report.problems.filter((p) => p.repaired).length,
+            remaining: report.problems.filter((p) => !p.repaired).length,
+          },
         });
       }
       if (flags.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
       else {
-        process.stdout.write(`checked ${report.segments} segments, ${report.blobs} blobs, ${report.integrityEntries} integrity log entries\n`);
-        for (const p of report.problems) process.stdout.write(`${p.repaired ? 'repaired' : 'PROBLEM'}: ${p.kind}: ${p.message}\n`);
+        process.stdout.write(
+          `checked ${report.segments} segments, ${report.blobs} blobs, ${report.integrityEntries} integrity log entries\n`,
+        );
+        for (const p of report.problems)
+          process.stdout.write(`${p.repaired ? 'repaired' : 'PROBLEM'}: ${p.kind}: ${p.message}\n`);
         process.stdout.write(report.clean ? 'clean\n' : 'NOT CLEAN\n');
       }
-      if (!report.clean) throw new PalisadeError('CHECK_FAILED', `${report.problems.filter((p) => !p.repaired).length} problems found`);
+      if (!report.clean)
+        throw new PalisadeError(
+          'CHECK_FAILED',
+          `${report.problems.filter((p) => !p.repaired).length} problems found`,
+        );
     } finally {
       await s.close();
     }
@@ -154,7 +186,8 @@ async function readStdin(): Promise<string> {
   const chunks: Buffer[] = [];
   for await (const c of process.stdin) {
     chunks.push(c as Buffer);
-    if (chunks.reduce((n, b) => n + b.length, 0) > 4096) throw new PalisadeError('USAGE', 'password too long');
+    if (chunks.reduce((n, b) => n + b.length, 0) > 4096)
+      throw new PalisadeError('USAGE', 'password too long');
   }
   return Buffer.concat(chunks).toString('utf8');
 }

@@ -48,12 +48,12 @@ async function run(mode: 'serve' | 'demo', flags: StateFlags): Promise<void> {
       .stop()
       .then(() => sim?.close())
       .then(
-      () => process.exit(0),
-      (err: unknown) => {
-        logger.error({ err }, 'shutdown failed');
-        process.exit(1);
-      },
-    );
+        () => process.exit(0),
+        (err: unknown) => {
+          logger.error({ err }, 'shutdown failed');
+          process.exit(1);
+        },
+      );
   };
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));
@@ -63,7 +63,9 @@ async function run(mode: 'serve' | 'demo', flags: StateFlags): Promise<void> {
  * `palisade demo`: four simulated cameras in process, with fresh Digest credentials each start
  * (sealed through keys/ like any camera's), recorded continuously.
  */
-async function startDemoCameras(palisade: RunningPalisade): Promise<{ urls: string[]; close(): Promise<void> }> {
+async function startDemoCameras(
+  palisade: RunningPalisade,
+): Promise<{ urls: string[]; close(): Promise<void> }> {
   const username = 'demo';
   const password = randomBytes(12).toString('base64url');
   const clips = ['h264-1080p', 'h264-720p', 'h265-1080p', 'h264-720p'];
@@ -81,7 +83,14 @@ async function startDemoCameras(palisade: RunningPalisade): Promise<{ urls: stri
       if (existing.recordingMode !== 'continuous') await palisade.recorder.startRecording(id, SYSTEM_ACTOR);
     } else {
       await palisade.recorder.createCamera(
-        { id, name: `Demo camera ${i + 1} (${c.clip.video.width}x${c.clip.video.height})`, zoneId: 'default', streamUrl: c.url, username, password },
+        {
+          id,
+          name: `Demo camera ${i + 1} (${c.clip.video.width}x${c.clip.video.height})`,
+          zoneId: 'default',
+          streamUrl: c.url,
+          username,
+          password,
+        },
         SYSTEM_ACTOR,
       );
     }

@@ -346,7 +346,8 @@ export const RecordingSchema = Type.Object(
           minimum: 1,
           maximum: 1000,
           default: 5,
-          description: 'consecutive failed attempts after which a camera is reported failed (it keeps retrying)',
+          description:
+            'consecutive failed attempts after which a camera is reported failed (it keeps retrying)',
         }),
       },
       { ...Strict, default: {} },

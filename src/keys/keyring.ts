@@ -443,7 +443,8 @@ export class Keyring {
     const { source } = options;
     const first = Buffer.from(await source.read(0, Math.min(source.size, MAX_HEADER_BYTES)));
     const length = headerLength(first.subarray(0, 8), source.size);
-    if (first.length < length) throw keyError('SEGMENT_TRUNCATED', 'the sealed object ends inside its header');
+    if (first.length < length)
+      throw keyError('SEGMENT_TRUNCATED', 'the sealed object ends inside its header');
     const header = parseHeader(first.subarray(0, length));
     const dek = await openDataKey(this.#ctx, options.objectId);
     let keys;
@@ -457,7 +458,11 @@ export class Keyring {
     if (keepBytes > source.size) {
       throw keyError('SEGMENT_TRUNCATED', `the object holds fewer than ${options.fullChunks} full records`);
     }
-    return { keepBytes, finalRecord: emptyFinalRecord(header, keys, options.fullChunks), chunkSize: header.chunkSize };
+    return {
+      keepBytes,
+      finalRecord: emptyFinalRecord(header, keys, options.fullChunks),
+      chunkSize: header.chunkSize,
+    };
   }
 
   /** Where an object's data key stands (for `palisade check` and the playback error path). */

@@ -109,7 +109,8 @@ export class CameraStore {
     validate(input);
     const zone = await this.zones.getZone(input.zoneId);
     if (!zone) throw recordingError('ZONE_NOT_FOUND', `no zone ${input.zoneId}`);
-    if (await this.get(id, { includeDeleted: true })) throw recordingError('CAMERA_EXISTS', `camera ${id} exists`);
+    if (await this.get(id, { includeDeleted: true }))
+      throw recordingError('CAMERA_EXISTS', `camera ${id} exists`);
     const now = new Date().toISOString();
     let secretId: string | null = null;
     if (input.password) secretId = await this.#sealPassword(id, input.zoneId, input.password, actor);
@@ -150,9 +151,10 @@ export class CameraStore {
 
   async update(id: string, change: CameraChange, actor: AuditActor): Promise<Camera> {
     const before = await this.require(id);
-    validate({ ...before, ...change } as NewCamera);
+    validate({ ...before, ...change });
     if (change.zoneId !== undefined && change.zoneId !== before.zoneId) {
-      if (!(await this.zones.getZone(change.zoneId))) throw recordingError('ZONE_NOT_FOUND', `no zone ${change.zoneId}`);
+      if (!(await this.zones.getZone(change.zoneId)))
+        throw recordingError('ZONE_NOT_FOUND', `no zone ${change.zoneId}`);
     }
     const zoneId = change.zoneId ?? before.zoneId;
     const set: Partial<Selectable<RecordingTables['camera']>> = { updated_at: new Date().toISOString() };
@@ -167,7 +169,11 @@ export class CameraStore {
     if (change.retention?.maxBytes !== undefined) set.retention_max_bytes = change.retention.maxBytes;
     // A new password, or the old one re-sealed under the new zone's key.
     const oldSecret = (
-      await this.#db.selectFrom('camera').select('credential_secret_id').where('id', '=', id).executeTakeFirst()
+      await this.#db
+        .selectFrom('camera')
+        .select('credential_secret_id')
+        .where('id', '=', id)
+        .executeTakeFirst()
     )?.credential_secret_id;
     let newPassword: Buffer | undefined;
     if (change.password !== undefined && change.password !== null) newPassword = Buffer.from(change.password);
@@ -181,7 +187,8 @@ export class CameraStore {
       }
     } else if (change.password === null) set.credential_secret_id = null;
     await this.#db.updateTable('camera').set(set).where('id', '=', id).execute();
-    if (oldSecret && set.credential_secret_id !== undefined) await this.keyring.secrets.delete(oldSecret, { actor });
+    if (oldSecret && set.credential_secret_id !== undefined)
+      await this.keyring.secrets.delete(oldSecret, { actor });
     const after = (await this.get(id))!;
     const changed = Object.keys(change).filter((k) => k !== 'password');
     const retentionChanged = change.retention !== undefined;
@@ -210,7 +217,11 @@ export class CameraStore {
   /** Removes the camera from the inventory; its recorded video stays (under retention) and stays findable. */
   async remove(id: string, actor: AuditActor): Promise<void> {
     const camera = await this.require(id);
-    const row = await this.#db.selectFrom('camera').select('credential_secret_id').where('id', '=', id).executeTakeFirst();
+    const row = await this.#db
+      .selectFrom('camera')
+      .select('credential_secret_id')
+      .where('id', '=', id)
+      .executeTakeFirst();
     await this.#db
       .updateTable('camera')
       .set({ deleted_at: new Date().toISOString(), credential_secret_id: null, recording_mode: 'off' })
@@ -229,19 +240,32 @@ export class CameraStore {
   /** Switches recording on or off (the recorder audits it as recording.started / recording.stopped). */
   async setRecordingMode(id: string, mode: RecordingMode): Promise<Camera> {
     await this.require(id);
-    await this.#db.updateTable('camera').set({ recording_mode: mode, updated_at: new Date().toISOString() }).where('id', '=', id).execute();
+    await this.#db
+      .updateTable('camera')
+      .set({ recording_mode: mode, updated_at: new Date().toISOString() })
+      .where('id', '=', id)
+      .execute();
     return (await this.get(id))!;
   }
 
   async zonePolicy(zoneId: string): Promise<RetentionPolicy | undefined> {
-    const row = await this.#db.selectFrom('recording_zone_policy').selectAll().where('zone_id', '=', zoneId).executeTakeFirst();
-    return row ? { maxAgeDays: row.max_age_days, maxBytes: row.max_bytes === null ? null : Number(row.max_bytes) } : undefined;
+    const row = await this.#db
+      .selectFrom('recording_zone_policy')
+      .selectAll()
+      .where('zone_id', '=', zoneId)
+      .executeTakeFirst();
+    return row
+      ? { maxAgeDays: row.max_age_days, maxBytes: row.max_bytes === null ? null : Number(row.max_bytes) }
+      : undefined;
   }
 
   async zonePolicies(): Promise<Map<string, RetentionPolicy>> {
     const rows = await this.#db.selectFrom('recording_zone_policy').selectAll().execute();
     return new Map(
-      rows.map((r) => [r.zone_id, { maxAgeDays: r.max_age_days, maxBytes: r.max_bytes === null ? null : Number(r.max_bytes) }]),
+      rows.map((r) => [
+        r.zone_id,
+        { maxAgeDays: r.max_age_days, maxBytes: r.max_bytes === null ? null : Number(r.max_bytes) },
+      ]),
     );
   }
 
@@ -252,8 +276,17 @@ export class CameraStore {
     const now = new Date().toISOString();
     await this.#db
       .insertInto('recording_zone_policy')
-      .values({ zone_id: zoneId, max_age_days: policy.maxAgeDays, max_bytes: policy.maxBytes, updated_at: now })
-      .onConflict((oc) => oc.column('zone_id').doUpdateSet({ max_age_days: policy.maxAgeDays, max_bytes: policy.maxBytes, updated_at: now }))
+      .values({
+        zone_id: zoneId,
+        max_age_days: policy.maxAgeDays,
+        max_bytes: policy.maxBytes,
+        updated_at: now,
+      })
+      .onConflict((oc) =>
+        oc
+          .column('zone_id')
+          .doUpdateSet({ max_age_days: policy.maxAgeDays, max_bytes: policy.maxBytes, updated_at: now }),
+      )
       .execute();
     await this.audit.append({
       action: 'recording.retention.changed',
@@ -267,9 +300,19 @@ export class CameraStore {
     });
   }
 
-  async #sealPassword(id: string, zoneId: string, password: string | Uint8Array, actor: AuditActor): Promise<string> {
+  async #sealPassword(
+    id: string,
+    zoneId: string,
+    password: string | Uint8Array,
+    actor: AuditActor,
+  ): Promise<string> {
     const info = await this.keyring.secrets.create(
-      { name: `camera/${id}/rtsp/${randomBytes(4).toString('hex')}`, kind: 'camera-credential', value: password, kekId: zoneId },
+      {
+        name: `camera/${id}/rtsp/${randomBytes(4).toString('hex')}`,
+        kind: 'camera-credential',
+        value: password,
+        kekId: zoneId,
+      },
       { actor },
     );
     return info.id;
@@ -286,12 +329,19 @@ function validate(input: NewCamera): void {
     throw recordingError('CAMERA_INVALID', `stream URL: ${(err as Error).message}`);
   }
   if (/^rtsps?:\/\/[^/]*@/i.test(input.streamUrl)) {
-    throw recordingError('CAMERA_INVALID', 'put credentials in username/password, not in the stream URL (they would be stored in clear)');
+    throw recordingError(
+      'CAMERA_INVALID',
+      'put credentials in username/password, not in the stream URL (they would be stored in clear)',
+    );
   }
   if (input.tlsFingerprint != null && !FINGERPRINT_RE.test(input.tlsFingerprint)) {
     throw recordingError('CAMERA_INVALID', 'tlsFingerprint is a SHA-256 fingerprint (AA:BB:... 32 bytes)');
   }
-  if (input.retention) checkRetention({ maxAgeDays: input.retention.maxAgeDays ?? null, maxBytes: input.retention.maxBytes ?? null });
+  if (input.retention)
+    checkRetention({
+      maxAgeDays: input.retention.maxAgeDays ?? null,
+      maxBytes: input.retention.maxBytes ?? null,
+    });
 }
 
 function checkRetention(p: RetentionPolicy): void {

@@ -53,7 +53,10 @@ export interface CheckDeps {
  * finished off. Video that might still be evidence is never deleted on a guess: a complete segment whose
  * blob is damaged is reported, not removed.
  */
-export async function checkRecordings(deps: CheckDeps, options: { repair?: boolean } = {}): Promise<CheckReport> {
+export async function checkRecordings(
+  deps: CheckDeps,
+  options: { repair?: boolean } = {},
+): Promise<CheckReport> {
   const repair = options.repair === true;
   const problems: CheckProblem[] = [];
   const add = (p: Omit<CheckProblem, 'repaired'>, repaired = false) => problems.push({ ...p, repaired });
@@ -63,7 +66,15 @@ export async function checkRecordings(deps: CheckDeps, options: { repair?: boole
   if (open.length > 0) {
     if (repair) await recoverSegments(deps);
     for (const s of open) {
-      add({ kind: 'open-segment', segment: s.id, blobKey: s.blobKey, message: `segment ${s.id} was left open by a recorder that stopped` }, repair);
+      add(
+        {
+          kind: 'open-segment',
+          segment: s.id,
+          blobKey: s.blobKey,
+          message: `segment ${s.id} was left open by a recorder that stopped`,
+        },
+        repair,
+      );
     }
   }
 
@@ -87,17 +98,29 @@ export async function checkRecordings(deps: CheckDeps, options: { repair?: boole
     }
     const s = byId.get(leaf.segment);
     if (!s) {
-      add({ kind: 'integrity-orphan', message: `integrity log entry ${e.index} names segment ${leaf.segment}, which the index does not have` });
+      add({
+        kind: 'integrity-orphan',
+        message: `integrity log entry ${e.index} names segment ${leaf.segment}, which the index does not have`,
+      });
       continue;
     }
     seen.add(s.id);
     if (s.state !== 'complete') continue; // deleted later (retention, user): the leaf still proves it existed
     if (s.integrityIndex !== e.index || !e.data.equals(leafBytes(leafOf(s)))) {
-      add({ kind: 'integrity-mismatch', segment: s.id, message: `segment ${s.id}: the index and integrity log entry ${e.index} disagree` });
+      add({
+        kind: 'integrity-mismatch',
+        segment: s.id,
+        message: `segment ${s.id}: the index and integrity log entry ${e.index} disagree`,
+      });
     }
   }
   for (const s of complete) {
-    if (!seen.has(s.id)) add({ kind: 'not-in-integrity-log', segment: s.id, message: `segment ${s.id} has no leaf in the integrity log` });
+    if (!seen.has(s.id))
+      add({
+        kind: 'not-in-integrity-log',
+        segment: s.id,
+        message: `segment ${s.id} has no leaf in the integrity log`,
+      });
   }
 
   // Blobs nobody accounts for, and blobs of deleted segments.
@@ -111,17 +134,32 @@ export async function checkRecordings(deps: CheckDeps, options: { repair?: boole
         await deps.keyring.destroyDataKeys([s.id]).catch(() => undefined);
         await deps.store.delete(b.key);
       }
-      add({ kind: 'deleted-blob-present', segment: s.id, blobKey: b.key, message: `blob of ${s.state} segment ${s.id} is still stored` }, repair);
+      add(
+        {
+          kind: 'deleted-blob-present',
+          segment: s.id,
+          blobKey: b.key,
+          message: `blob of ${s.state} segment ${s.id} is still stored`,
+        },
+        repair,
+      );
       continue;
     }
     if (!s) {
       // Undecryptable without a live data key: only then is it safe to remove.
-      const objectId = b.key.split('/').pop()!.replace(/\.pseg$/, '');
+      const objectId = b.key
+        .split('/')
+        .pop()!
+        .replace(/\.pseg$/, '');
       const key = await deps.keyring.dataKeyInfo(objectId).catch(() => undefined);
       const removable = key === undefined || key.destroyedAt !== null;
       if (repair && removable) await deps.store.delete(b.key);
       add(
-        { kind: 'orphan-blob', blobKey: b.key, message: `blob ${b.key} belongs to no indexed segment${removable ? '' : ' (its data key is live: kept for inspection)'}` },
+        {
+          kind: 'orphan-blob',
+          blobKey: b.key,
+          message: `blob ${b.key} belongs to no indexed segment${removable ? '' : ' (its data key is live: kept for inspection)'}`,
+        },
         repair && removable,
       );
     }
@@ -129,7 +167,10 @@ export async function checkRecordings(deps: CheckDeps, options: { repair?: boole
   for (const key of await deps.store.pending()) {
     if (open.some((s) => s.blobKey === key)) continue;
     if (repair) await (await deps.store.resume(key)).abort();
-    add({ kind: 'pending-blob', blobKey: key, message: `an unfinished blob ${key} belongs to no open segment` }, repair);
+    add(
+      { kind: 'pending-blob', blobKey: key, message: `an unfinished blob ${key} belongs to no open segment` },
+      repair,
+    );
   }
 
   return {
@@ -167,24 +208,48 @@ async function checkSegment(
       await deps.store.delete(s.blobKey);
       await deps.index.markRemoved([s.id], 'deleted', 'retention');
     }
-    add({ kind: 'key-destroyed', segment: s.id, blobKey: s.blobKey, message: `segment ${s.id}: its data key was destroyed; the deletion was not finished` }, repair);
+    add(
+      {
+        kind: 'key-destroyed',
+        segment: s.id,
+        blobKey: s.blobKey,
+        message: `segment ${s.id}: its data key was destroyed; the deletion was not finished`,
+      },
+      repair,
+    );
     return;
   }
   if (!info) {
-    add({ kind: 'blob-missing', segment: s.id, blobKey: s.blobKey, message: `segment ${s.id}: blob ${s.blobKey} is missing` });
+    add({
+      kind: 'blob-missing',
+      segment: s.id,
+      blobKey: s.blobKey,
+      message: `segment ${s.id}: blob ${s.blobKey} is missing`,
+    });
     return;
   }
   if (info.size !== s.sealedBytes) {
-    add({ kind: 'blob-size', segment: s.id, blobKey: s.blobKey, message: `segment ${s.id}: blob is ${info.size} bytes, the index says ${s.sealedBytes}` });
+    add({
+      kind: 'blob-size',
+      segment: s.id,
+      blobKey: s.blobKey,
+      message: `segment ${s.id}: blob is ${info.size} bytes, the index says ${s.sealedBytes}`,
+    });
     return;
   }
   const src = await deps.store.open(s.blobKey);
   try {
     const h = createHash('sha256');
     const step = 4 * 1024 * 1024;
-    for (let off = 0; off < src.size; off += step) h.update(await src.read(off, Math.min(step, src.size - off)));
+    for (let off = 0; off < src.size; off += step)
+      h.update(await src.read(off, Math.min(step, src.size - off)));
     if (h.digest('hex') !== s.sha256) {
-      add({ kind: 'blob-hash', segment: s.id, blobKey: s.blobKey, message: `segment ${s.id}: SHA-256 of the blob differs from the index (modified after recording)` });
+      add({
+        kind: 'blob-hash',
+        segment: s.id,
+        blobKey: s.blobKey,
+        message: `segment ${s.id}: SHA-256 of the blob differs from the index (modified after recording)`,
+      });
       return;
     }
     await deps.keyring.openObject({ objectId: s.id, cameraId: s.cameraId, source: src });

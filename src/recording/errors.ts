@@ -19,5 +19,8 @@ export function recordingError(
   message: string,
   details?: Record<string, unknown>,
 ): PalisadeError {
-  return new PalisadeError(code, message, { status: RECORDING_ERRORS[code], ...(details ? { details } : {}) });
+  return new PalisadeError(code, message, {
+    status: RECORDING_ERRORS[code],
+    ...(details ? { details } : {}),
+  });
 }

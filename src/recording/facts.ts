@@ -41,10 +41,13 @@ export function recordingFactSources(recorder: Recorder): FactSourceLike[] {
         const keyed = await sql<{ zone_id: string; n: number | string }>`
           select s.zone_id, count(*) as n from recording_segment s
           join key_data_key k on k.object_id = s.id
-          where s.state = 'complete' and k.destroyed_at is null group by s.zone_id`.execute(recorder.index.db);
+          where s.state = 'complete' and k.destroyed_at is null group by s.zone_id`.execute(
+          recorder.index.db,
+        );
         const keyedBy = new Map(keyed.rows.map((r) => [r.zone_id, Number(r.n)]));
         const zones = new Map<string, number>();
-        for (const r of rows) if (r.state === 'complete') zones.set(r.zone_id, (zones.get(r.zone_id) ?? 0) + Number(r.n));
+        for (const r of rows)
+          if (r.state === 'complete') zones.set(r.zone_id, (zones.get(r.zone_id) ?? 0) + Number(r.n));
         const cameras = await recorder.cameras.list();
         const policies = await recorder.cameras.zonePolicies();
         const out: ObservationLike[] = [];
@@ -54,10 +57,23 @@ export function recordingFactSources(recorder: Recorder): FactSourceLike[] {
           const k = Math.min(n, keyedBy.get(zone) ?? 0);
           total += n;
           sealed += k;
-          out.push({ key: 'recording.encryptionAtRest.coverage', value: n === 0 ? 1 : k / n, observedAt, zone });
+          out.push({
+            key: 'recording.encryptionAtRest.coverage',
+            value: n === 0 ? 1 : k / n,
+            observedAt,
+            zone,
+          });
         }
-        out.push({ key: 'recording.encryptionAtRest.coverage', value: total === 0 ? 1 : sealed / total, observedAt });
-        out.push({ key: 'recording.encryptionAtRest.algorithm', value: 'AES-256-GCM (palisade-segment/1), per-segment data key wrapped by the zone KEK', observedAt });
+        out.push({
+          key: 'recording.encryptionAtRest.coverage',
+          value: total === 0 ? 1 : sealed / total,
+          observedAt,
+        });
+        out.push({
+          key: 'recording.encryptionAtRest.algorithm',
+          value: 'AES-256-GCM (palisade-segment/1), per-segment data key wrapped by the zone KEK',
+          observedAt,
+        });
         out.push({ key: 'recording.segments.count', value: total, observedAt });
         const defaults = recorder.settings.retention;
         const byZone = new Map<string, { cameras: number; configured: number }>();
@@ -66,13 +82,23 @@ export function recordingFactSources(recorder: Recorder): FactSourceLike[] {
           z.cameras++;
           const p = policies.get(c.zoneId);
           const age = c.retention.maxAgeDays ?? p?.maxAgeDays ?? defaults.maxAgeDays;
-          if (age !== null) z.configured++;
+          if (age > 0) z.configured++;
           byZone.set(c.zoneId, z);
         }
         for (const [zone, z] of byZone) {
-          out.push({ key: 'recording.retention.configured', value: z.configured === z.cameras, observedAt, zone });
+          out.push({
+            key: 'recording.retention.configured',
+            value: z.configured === z.cameras,
+            observedAt,
+            zone,
+          });
           const p = policies.get(zone);
-          out.push({ key: 'recording.retention.maxAgeDays', value: p?.maxAgeDays ?? defaults.maxAgeDays, observedAt, zone });
+          out.push({
+            key: 'recording.retention.maxAgeDays',
+            value: p?.maxAgeDays ?? defaults.maxAgeDays,
+            observedAt,
+            zone,
+          });
         }
         out.push({ key: 'recording.retention.configured', value: true, observedAt });
         out.push({ key: 'recording.retention.defaultMaxAgeDays', value: defaults.maxAgeDays, observedAt });
@@ -91,7 +117,11 @@ export function recordingFactSources(recorder: Recorder): FactSourceLike[] {
         const observedAt = at();
         const s = (await recorder.status()).storage;
         return [
-          { key: 'storage.capacity.headroomRatio', value: Math.round(s.freeRatio * 10_000) / 10_000, observedAt },
+          {
+            key: 'storage.capacity.headroomRatio',
+            value: Math.round(s.freeRatio * 10_000) / 10_000,
+            observedAt,
+          },
           { key: 'storage.capacity.warningThresholdRatio', value: s.warnFreeRatio, observedAt },
           { key: 'storage.capacity.stopThresholdRatio', value: s.stopFreeRatio, observedAt },
           { key: 'storage.capacity.state', value: s.state, observedAt },
@@ -111,16 +141,27 @@ export function recordingFactSources(recorder: Recorder): FactSourceLike[] {
           { key: 'devices.inventory.count', value: cameras.length, observedAt },
           {
             key: 'devices.inventory.cameras',
-            value: cameras.map((c) => ({ id: c.id, name: c.name, zone: c.zoneId, url: c.streamUrl.replace(/^(rtsps?:\/\/)[^/@]*@/i, '$1'), recording: c.recordingMode })),
+            value: cameras.map((c) => ({
+              id: c.id,
+              name: c.name,
+              zone: c.zoneId,
+              url: c.streamUrl.replace(/^(rtsps?:\/\/)[^/@]*@/i, '$1'),
+              recording: c.recordingMode,
+            })),
             observedAt,
           },
         ];
         const perZone = new Map<string, number>();
         for (const c of cameras) perZone.set(c.zoneId, (perZone.get(c.zoneId) ?? 0) + 1);
-        for (const [zone, n] of perZone) out.push({ key: 'devices.inventory.count', value: n, observedAt, zone });
+        for (const [zone, n] of perZone)
+          out.push({ key: 'devices.inventory.count', value: n, observedAt, zone });
         out.push({
           key: 'devices.transport.encrypted',
-          value: cameras.length === 0 ? 1 : cameras.filter((c) => c.streamUrl.toLowerCase().startsWith('rtsps://')).length / cameras.length,
+          value:
+            cameras.length === 0
+              ? 1
+              : cameras.filter((c) => c.streamUrl.toLowerCase().startsWith('rtsps://')).length /
+                cameras.length,
           observedAt,
         });
         return out;

@@ -18,7 +18,12 @@ export {
 } from './cameras.js';
 export { SegmentIndex, type Gap, type Segment } from './segment-index.js';
 export { VideoIntegrityLog, VIDEO_LOG_NAME, leafBytes, type IntegrityLeaf } from './integrity.js';
-export { LiveSubscription, DEFAULT_LIVE_BUFFER_BYTES, type LiveItem, type LiveSubscribeOptions } from './live.js';
+export {
+  LiveSubscription,
+  DEFAULT_LIVE_BUFFER_BYTES,
+  type LiveItem,
+  type LiveSubscribeOptions,
+} from './live.js';
 export { CameraSession, backoffDelay, type CameraHealth, type CameraState } from './session.js';
 export { recoverSegments, type RecoveryReport } from './recovery.js';
 export { effectivePolicy } from './retention.js';

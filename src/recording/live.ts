@@ -101,8 +101,9 @@ export class LiveSubscription implements AsyncIterable<LiveItem> {
   /** Drops queued fragments (keeping the last init, which later fragments still need). */
   #drop(keepInit: boolean): void {
     let init: LiveItem | undefined;
-    for (const i of this.#queue) if (i.kind === 'init') init = i;
-    else this.dropped++;
+    for (const i of this.#queue)
+      if (i.kind === 'init') init = i;
+      else this.dropped++;
     this.#queue.length = 0;
     this.#bytes = 0;
     if (keepInit && init) this.#enqueue(init);

@@ -23,10 +23,15 @@ export async function openSegment(
   segmentId: string,
 ): Promise<OpenedSegment> {
   const segment = await deps.index.get(segmentId);
-  if (!segment || segment.state !== 'complete') throw recordingError('SEGMENT_NOT_FOUND', `no recorded segment ${segmentId}`);
+  if (!segment || segment.state !== 'complete')
+    throw recordingError('SEGMENT_NOT_FOUND', `no recorded segment ${segmentId}`);
   const source = await deps.store.open(segment.blobKey);
   try {
-    const reader = await deps.keyring.openObject({ objectId: segment.id, cameraId: segment.cameraId, source });
+    const reader = await deps.keyring.openObject({
+      objectId: segment.id,
+      cameraId: segment.cameraId,
+      source,
+    });
     return {
       segment,
       size: reader.size,

@@ -19,7 +19,17 @@ describe('recorder (smoke)', () => {
       const rec = await w.open(testSettings());
       await rec.start();
       for (const c of sim.cameraList()) {
-        await rec.createCamera({ id: c.path.slice(1), name: c.path, zoneId: 'default', streamUrl: c.url, username: 'u', password: 'p' }, ADMIN);
+        await rec.createCamera(
+          {
+            id: c.path.slice(1),
+            name: c.path,
+            zoneId: 'default',
+            streamUrl: c.url,
+            username: 'u',
+            password: 'p',
+          },
+          ADMIN,
+        );
       }
       await sleep(9000);
       sim.pauseAll();
@@ -36,9 +46,16 @@ describe('recorder (smoke)', () => {
           await o.close();
           const f = Fmp4File.parse(mp4);
           frames += f.fragments.reduce((n, x) => n + x.samples.length, 0);
-          assert.equal(f.fragments.reduce((n, x) => n + x.samples.length, 0), s.frames);
+          assert.equal(
+            f.fragments.reduce((n, x) => n + x.samples.length, 0),
+            s.frames,
+          );
         }
-        assert.equal(frames, sim.framesSent(c.path), `${id}: recorded ${frames}, sent ${sim.framesSent(c.path)}`);
+        assert.equal(
+          frames,
+          sim.framesSent(c.path),
+          `${id}: recorded ${frames}, sent ${sim.framesSent(c.path)}`,
+        );
       }
     } finally {
       await sim.close();

@@ -19,7 +19,12 @@ export interface RecordingSettings extends SessionSettings {
   chunkSize: number;
   fsyncIntervalMs: number;
   retention: { maxAgeDays: number; maxBytes?: number | undefined; intervalSeconds: number };
-  capacity: { warnFreeRatio: number; stopFreeRatio: number; resumeFreeRatio: number; checkIntervalMs: number };
+  capacity: {
+    warnFreeRatio: number;
+    stopFreeRatio: number;
+    resumeFreeRatio: number;
+    checkIntervalMs: number;
+  };
 }
 
 export interface RecorderOptions {
@@ -131,7 +136,10 @@ export class Recorder {
           segments: report.finalized.map((f) => f.id).slice(0, 100),
         },
       });
-      this.#o.logger?.info({ finalized: report.finalized.length, discarded: report.discarded.length }, 'recovered open segments');
+      this.#o.logger?.info(
+        { finalized: report.finalized.length, discarded: report.discarded.length },
+        'recovered open segments',
+      );
     }
   }
 
@@ -217,14 +225,19 @@ export class Recorder {
     return c;
   }
 
-  async updateCamera(id: string, change: Parameters<CameraStore['update']>[1], actor: AuditActor): Promise<Camera> {
+  async updateCamera(
+    id: string,
+    change: Parameters<CameraStore['update']>[1],
+    actor: AuditActor,
+  ): Promise<Camera> {
     const before = await this.cameras.require(id);
     const c = await this.cameras.update(id, change, actor);
     await this.#stopSession(id);
     if (c.recordingMode === 'continuous') {
       if (before.recordingMode !== 'continuous') await this.#recordingStarted(c, actor);
       else if (this.#storage !== 'full') this.#startSession(c);
-    } else if (before.recordingMode === 'continuous') await this.#auditRecording('recording.stopped', c, actor);
+    } else if (before.recordingMode === 'continuous')
+      await this.#auditRecording('recording.stopped', c, actor);
     return c;
   }
 
@@ -254,8 +267,17 @@ export class Recorder {
     if (this.#storage !== 'full') this.#startSession(c);
   }
 
-  async #auditRecording(action: 'recording.started' | 'recording.stopped', c: Camera, actor: AuditActor): Promise<void> {
-    await this.#o.audit.append({ action, outcome: 'success', actor, target: { type: 'camera', id: c.id, zone: c.zoneId } });
+  async #auditRecording(
+    action: 'recording.started' | 'recording.stopped',
+    c: Camera,
+    actor: AuditActor,
+  ): Promise<void> {
+    await this.#o.audit.append({
+      action,
+      outcome: 'success',
+      actor,
+      target: { type: 'camera', id: c.id, zone: c.zoneId },
+    });
   }
 
   /** Deletes a camera's recorded video in [fromMs, toMs) (crypto-shredded); the caller enforces dual approval. */
@@ -264,11 +286,17 @@ export class Recorder {
     const camera = await this.cameras.get(cameraId, { includeDeleted: true });
     if (!camera) throw recordingError('CAMERA_NOT_FOUND', `no camera ${cameraId}`);
     // Only whole segments inside the range: deleting cannot cut a segment.
-    const segs = (await this.index.find(cameraId, fromMs, toMs)).filter((s) => s.startMs >= fromMs && (s.endMs ?? s.startMs) <= toMs);
+    const segs = (await this.index.find(cameraId, fromMs, toMs)).filter(
+      (s) => s.startMs >= fromMs && (s.endMs ?? s.startMs) <= toMs,
+    );
     return removeSegments(
       { keyring: this.#o.keyring, store: this.#o.store, index: this.index, audit: this.#o.audit },
       segs,
-      { reason: 'user', actor, details: { from: new Date(fromMs).toISOString(), to: new Date(toMs).toISOString() } },
+      {
+        reason: 'user',
+        actor,
+        details: { from: new Date(fromMs).toISOString(), to: new Date(toMs).toISOString() },
+      },
     );
   }
 
@@ -286,7 +314,11 @@ export class Recorder {
         state: this.#storage === 'full' && camera.recordingMode === 'continuous' ? 'failed' : 'stopped',
         lastError:
           this.#storage === 'full' && camera.recordingMode === 'continuous'
-            ? { code: 'STORAGE_FULL', message: 'recording is stopped: the video storage is full', at: this.#alarms.get('storage')?.since ?? new Date().toISOString() }
+            ? {
+                code: 'STORAGE_FULL',
+                message: 'recording is stopped: the video storage is full',
+                at: this.#alarms.get('storage')?.since ?? new Date().toISOString(),
+              }
             : null,
         since: camera.updatedAt,
         bitrate: 0,
@@ -368,7 +400,10 @@ export class Recorder {
   /** One retention pass over every camera (also removed ones: their video still expires). */
   async enforceRetention(nowMs = Date.now()): Promise<number> {
     const zones = await this.cameras.zonePolicies();
-    const fallback: RetentionPolicy = { maxAgeDays: this.settings.retention.maxAgeDays, maxBytes: this.settings.retention.maxBytes ?? null };
+    const fallback: RetentionPolicy = {
+      maxAgeDays: this.settings.retention.maxAgeDays,
+      maxBytes: this.settings.retention.maxBytes ?? null,
+    };
     let removed = 0;
     for (const c of await this.cameras.list({ includeDeleted: true })) {
       const policy = effectivePolicy(c, zones.get(c.zoneId), fallback);
@@ -398,18 +433,30 @@ export class Recorder {
       return;
     }
     if (free < stopFreeRatio) {
-      await this.#enterFull(`free space ${(free * 100).toFixed(1)} % is below the stop threshold ${(stopFreeRatio * 100).toFixed(1)} %`);
+      await this.#enterFull(
+        `free space ${(free * 100).toFixed(1)} % is below the stop threshold ${(stopFreeRatio * 100).toFixed(1)} %`,
+      );
       return;
     }
     const next: StorageState = free < warnFreeRatio ? 'warning' : 'ok';
     if (next === 'warning' && this.#storage === 'ok') {
-      this.#alarms.set('storage', { code: 'STORAGE_LOW', message: `video storage ${(100 - free * 100).toFixed(1)} % used`, since: new Date().toISOString() });
+      this.#alarms.set('storage', {
+        code: 'STORAGE_LOW',
+        message: `video storage ${(100 - free * 100).toFixed(1)} % used`,
+        since: new Date().toISOString(),
+      });
       await this.#o.audit.append({
         action: 'storage.capacity.warning',
         outcome: 'success',
         actor: this.#o.systemActor,
         target: { type: 'storage', id: this.store.location },
-        details: { level: 'warning', freeRatio: round(free), warnFreeRatio, availableBytes: cap.availableBytes, totalBytes: cap.totalBytes },
+        details: {
+          level: 'warning',
+          freeRatio: round(free),
+          warnFreeRatio,
+          availableBytes: cap.availableBytes,
+          totalBytes: cap.totalBytes,
+        },
       });
       this.#o.logger?.warn({ freeRatio: free }, 'video storage is running low');
     } else if (next === 'ok') this.#alarms.delete('storage');
@@ -420,7 +467,11 @@ export class Recorder {
   async #enterFull(reason: string): Promise<void> {
     if (this.#storage === 'full' || this.#closed) return;
     this.#storage = 'full';
-    this.#alarms.set('storage', { code: 'STORAGE_FULL', message: `recording stopped: ${reason}`, since: new Date().toISOString() });
+    this.#alarms.set('storage', {
+      code: 'STORAGE_FULL',
+      message: `recording stopped: ${reason}`,
+      since: new Date().toISOString(),
+    });
     this.#o.logger?.error({ reason }, 'video storage full: recording stopped');
     const ids = [...this.#sessions.keys()];
     await Promise.all(ids.map((id) => this.#stopSession(id)));

@@ -66,8 +66,7 @@ export async function recoverSegments(deps: RecoveryDeps): Promise<RecoveryRepor
 }
 
 type Outcome =
-  | { kind: 'finalized'; result: RecoveryReport['finalized'][number] }
-  | { kind: 'discarded'; reason: string };
+  { kind: 'finalized'; result: RecoveryReport['finalized'][number] } | { kind: 'discarded'; reason: string };
 
 async function recoverOne(deps: RecoveryDeps, segment: Segment): Promise<Outcome> {
   const pendingKeys = new Set(await deps.store.pending());
@@ -85,7 +84,10 @@ async function recoverOne(deps: RecoveryDeps, segment: Segment): Promise<Outcome
         // A committed blob is complete by construction; anything else was damaged after the fact.
         throw new Error(`committed segment ${segment.id} does not open completely; run palisade check`);
       }
-      return { kind: 'finalized', result: await index(deps, segment, plaintext, plaintext.length, await hashOf(src), src.size, 0) };
+      return {
+        kind: 'finalized',
+        result: await index(deps, segment, plaintext, plaintext.length, await hashOf(src), src.size, 0),
+      };
     } finally {
       await src.close();
     }
@@ -94,7 +96,10 @@ async function recoverOne(deps: RecoveryDeps, segment: Segment): Promise<Outcome
   try {
     const { plaintext, complete } = await decryptPrefix(deps.keyring, segment, writer);
     const keep = complete ? plaintext.length : recoverableEnd(plaintext, segment.chunkSize);
-    if (keep === 0 || (complete && recoverableEnd(plaintext, segment.chunkSize) === 0 && !hasFragment(plaintext))) {
+    if (
+      keep === 0 ||
+      (complete && recoverableEnd(plaintext, segment.chunkSize) === 0 && !hasFragment(plaintext))
+    ) {
       await writer.abort();
       await discardSegment(deps, segment.id, 'no-whole-fragment');
       return { kind: 'discarded', reason: 'no-whole-fragment' };
@@ -113,7 +118,10 @@ async function recoverOne(deps: RecoveryDeps, segment: Segment): Promise<Outcome
     const sha256 = await hashOf(writer);
     const size = writer.size;
     await writer.commit();
-    return { kind: 'finalized', result: await index(deps, segment, plaintext, keep, sha256, size, Math.max(0, before - size)) };
+    return {
+      kind: 'finalized',
+      result: await index(deps, segment, plaintext, keep, sha256, size, Math.max(0, before - size)),
+    };
   } catch (err) {
     await writer.close().catch(() => undefined);
     throw err;
@@ -132,7 +140,11 @@ function hasFragment(plaintext: Buffer): boolean {
  * Decrypts records front to back, one record per step, stopping at the first one that is missing,
  * torn or does not authenticate. `complete` when the final record was reached and nothing follows.
  */
-async function decryptPrefix(keyring: Keyring, segment: Segment, source: Readable): Promise<{ plaintext: Buffer; complete: boolean }> {
+async function decryptPrefix(
+  keyring: Keyring,
+  segment: Segment,
+  source: Readable,
+): Promise<{ plaintext: Buffer; complete: boolean }> {
   const pieces: Buffer[] = [];
   let complete = false;
   if (source.size < 8) return { plaintext: Buffer.alloc(0), complete: false };
@@ -145,13 +157,21 @@ async function decryptPrefix(keyring: Keyring, segment: Segment, source: Readabl
     }
   }
   try {
-    for await (const plain of keyring.openObjectStream({ objectId: segment.id, cameraId: segment.cameraId }, records())) {
+    for await (const plain of keyring.openObjectStream(
+      { objectId: segment.id, cameraId: segment.cameraId },
+      records(),
+    )) {
       pieces.push(plain);
     }
     complete = true;
   } catch (err) {
     if (!isPalisadeError(err) || !err.code.startsWith('SEGMENT_')) throw err;
-    if (err.code === 'SEGMENT_WRONG_KEY' || err.code === 'SEGMENT_WRONG_OBJECT' || err.code === 'SEGMENT_WRONG_CAMERA') throw err;
+    if (
+      err.code === 'SEGMENT_WRONG_KEY' ||
+      err.code === 'SEGMENT_WRONG_OBJECT' ||
+      err.code === 'SEGMENT_WRONG_CAMERA'
+    )
+      throw err;
   }
   return { plaintext: Buffer.concat(pieces), complete };
 }
@@ -159,7 +179,8 @@ async function decryptPrefix(keyring: Keyring, segment: Segment, source: Readabl
 async function hashOf(source: Readable): Promise<string> {
   const h = createHash('sha256');
   const step = 1024 * 1024;
-  for (let off = 0; off < source.size; off += step) h.update(await source.read(off, Math.min(step, source.size - off)));
+  for (let off = 0; off < source.size; off += step)
+    h.update(await source.read(off, Math.min(step, source.size - off)));
   return h.digest('hex');
 }
 

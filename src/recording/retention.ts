@@ -61,7 +61,12 @@ export async function removeSegments(
       outcome: 'success',
       actor: how.actor,
       target: { type: 'camera', id: camera, zone: e.zone },
-      details: { segments: e.ids.length, first: e.ids[0]!, last: e.ids[e.ids.length - 1]!, ...(how.details ?? {}) },
+      details: {
+        segments: e.ids.length,
+        first: e.ids[0]!,
+        last: e.ids[e.ids.length - 1]!,
+        ...(how.details ?? {}),
+      },
     });
   }
   return removed;
@@ -88,7 +93,8 @@ export async function expiredSegments(
     total += Number(r.sealed_bytes ?? 0);
     const tooOld = Number(r.end_ms ?? r.start_ms) < cutoff;
     const overCap = policy.maxBytes !== null && total > policy.maxBytes;
-    if (tooOld || overCap) out.push({ id: r.id, cameraId: r.camera_id, zoneId: r.zone_id, blobKey: r.blob_key });
+    if (tooOld || overCap)
+      out.push({ id: r.id, cameraId: r.camera_id, zoneId: r.zone_id, blobKey: r.blob_key });
   }
   return out.reverse();
 }

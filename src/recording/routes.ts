@@ -13,7 +13,9 @@ const Nullable = <T extends ReturnType<typeof Type.String>>(t: T) => Type.Union(
 
 const Retention = Type.Object(
   {
-    maxAgeDays: Type.Optional(Type.Union([Type.Number({ exclusiveMinimum: 0, maximum: 36_500 }), Type.Null()])),
+    maxAgeDays: Type.Optional(
+      Type.Union([Type.Number({ exclusiveMinimum: 0, maximum: 36_500 }), Type.Null()]),
+    ),
     maxBytes: Type.Optional(Type.Union([Type.Integer({ minimum: 1 }), Type.Null()])),
   },
   { additionalProperties: false },
@@ -22,12 +24,18 @@ const Retention = Type.Object(
 const HealthBody = Type.Object({
   cameraId: Type.String(),
   state: Type.String({ description: 'stopped, starting, recording, reconnecting or failed' }),
-  lastError: Type.Union([Type.Object({ code: Type.String(), message: Type.String(), at: Type.String() }), Type.Null()]),
+  lastError: Type.Union([
+    Type.Object({ code: Type.String(), message: Type.String(), at: Type.String() }),
+    Type.Null(),
+  ]),
   since: Type.String(),
   bitrate: Type.Number(),
   fps: Type.Number(),
   lastKeyFrameAt: Type.Union([Type.String(), Type.Null()]),
-  video: Type.Union([Type.Object({ codec: Type.String(), width: Type.Integer(), height: Type.Integer() }), Type.Null()]),
+  video: Type.Union([
+    Type.Object({ codec: Type.String(), width: Type.Integer(), height: Type.Integer() }),
+    Type.Null(),
+  ]),
   currentSegment: Type.Union([Type.String(), Type.Null()]),
   segmentsWritten: Type.Integer(),
   framesRecorded: Type.Integer(),
@@ -48,7 +56,10 @@ const CameraBody = Type.Object({
   hasPassword: Type.Boolean({ description: 'credentials are write-only: never returned' }),
   tlsFingerprint: Type.Union([Type.String(), Type.Null()]),
   recordingMode: Type.String(),
-  retention: Type.Object({ maxAgeDays: Type.Union([Type.Number(), Type.Null()]), maxBytes: Type.Union([Type.Number(), Type.Null()]) }),
+  retention: Type.Object({
+    maxAgeDays: Type.Union([Type.Number(), Type.Null()]),
+    maxBytes: Type.Union([Type.Number(), Type.Null()]),
+  }),
   createdAt: Type.String(),
   updatedAt: Type.String(),
   health: Type.Optional(HealthBody),
@@ -62,7 +73,9 @@ const SegmentBody = Type.Object({
   mediaStart: Type.Number(),
   mediaEnd: Type.Number(),
   frames: Type.Integer(),
-  keyFrames: Type.Array(Type.Array(Type.Number()), { description: '[mediaOffset90k, byteOffset] per key-frame fragment' }),
+  keyFrames: Type.Array(Type.Array(Type.Number()), {
+    description: '[mediaOffset90k, byteOffset] per key-frame fragment',
+  }),
   codec: Type.String(),
   width: Type.Integer(),
   height: Type.Integer(),
@@ -93,12 +106,16 @@ export interface RecordingRouteDeps {
   /** Dual approval: undefined when deleting recordings needs no second person. */
   approval?: {
     required(): boolean;
-    request(request: FastifyRequest, input: { summary: string; payload: { cameraId: string; from: string; to: string } }): Promise<{ id: string; expiresAt: string }>;
+    request(
+      request: FastifyRequest,
+      input: { summary: string; payload: { cameraId: string; from: string; to: string } },
+    ): Promise<{ id: string; expiresAt: string }>;
   };
 }
 
 function parseTime(value: string | undefined, name: string): number {
-  if (value === undefined) throw recordingError('RECORDING_RANGE_INVALID', `${name} is required (ISO 8601 or ms since the epoch)`);
+  if (value === undefined)
+    throw recordingError('RECORDING_RANGE_INVALID', `${name} is required (ISO 8601 or ms since the epoch)`);
   const n = /^\d+$/.test(value) ? Number(value) : Date.parse(value);
   if (!Number.isFinite(n)) throw recordingError('RECORDING_RANGE_INVALID', `${name} is not a time: ${value}`);
   return n;
@@ -122,17 +139,26 @@ export function recordingRoutes(deps: RecordingRouteDeps): FastifyPluginAsync {
       if (!camera) throw recordingError('CAMERA_NOT_FOUND', `no camera ${id}`);
       return cameraResource(camera);
     };
-    const withHealth = async (c: Camera) => ({ ...c, health: { ...recorder.healthOf(c), gapSecondsLast24h: await recorder.gapSeconds(c.id) } });
+    const withHealth = async (c: Camera) => ({
+      ...c,
+      health: { ...recorder.healthOf(c), gapSecondsLast24h: await recorder.gapSeconds(c.id) },
+    });
 
     app.get(
       '/api/cameras',
       {
         config: { access: { permission: 'camera.view', target: 'some' } },
-        schema: { summary: 'Cameras the caller can see, with their health', tags: ['cameras'], response: { 200: Type.Array(CameraBody), ...errors } },
+        schema: {
+          summary: 'Cameras the caller can see, with their health',
+          tags: ['cameras'],
+          response: { 200: Type.Array(CameraBody), ...errors },
+        },
       },
       async (request) => {
         const all = await recorder.cameras.list();
-        const withSites = await Promise.all(all.map(async (c) => ({ id: c.id, zoneId: c.zoneId, siteId: (await deps.siteOf(c.zoneId)) ?? '' })));
+        const withSites = await Promise.all(
+          all.map(async (c) => ({ id: c.id, zoneId: c.zoneId, siteId: (await deps.siteOf(c.zoneId)) ?? '' })),
+        );
         const visible = deps.visible(request, withSites);
         return Promise.all(all.filter((c) => visible.has(c.id)).map(withHealth));
       },
@@ -146,7 +172,8 @@ export function recordingRoutes(deps: RecordingRouteDeps): FastifyPluginAsync {
             permission: 'camera.manage',
             target: async (request) => {
               const zoneId = (request.body as { zoneId?: unknown } | undefined)?.zoneId;
-              if (typeof zoneId !== 'string') throw recordingError('CAMERA_INVALID', 'body/zoneId is required');
+              if (typeof zoneId !== 'string')
+                throw recordingError('CAMERA_INVALID', 'body/zoneId is required');
               const siteId = await deps.siteOf(zoneId);
               if (siteId === undefined) throw recordingError('ZONE_NOT_FOUND', `no zone ${zoneId}`);
               return { kind: 'zone' as const, id: zoneId, siteId };
@@ -179,8 +206,15 @@ export function recordingRoutes(deps: RecordingRouteDeps): FastifyPluginAsync {
         const c = await recorder.createCamera(
           {
             ...b,
-            ...(b.retention ? { retention: { maxAgeDays: b.retention.maxAgeDays ?? null, maxBytes: b.retention.maxBytes ?? null } } : {}),
-          } as Parameters<Recorder['createCamera']>[0],
+            ...(b.retention
+              ? {
+                  retention: {
+                    maxAgeDays: b.retention.maxAgeDays ?? null,
+                    maxBytes: b.retention.maxBytes ?? null,
+                  },
+                }
+              : {}),
+          },
           deps.actor(request),
         );
         return reply.status(201).send(await withHealth(c));
@@ -191,7 +225,12 @@ export function recordingRoutes(deps: RecordingRouteDeps): FastifyPluginAsync {
       '/api/cameras/:id',
       {
         config: { access: { permission: 'camera.view', target: cameraTarget } },
-        schema: { summary: 'One camera with its health', tags: ['cameras'], params: IdParam, response: { 200: CameraBody, ...errors } },
+        schema: {
+          summary: 'One camera with its health',
+          tags: ['cameras'],
+          params: IdParam,
+          response: { 200: CameraBody, ...errors },
+        },
       },
       async (request) => withHealth(await recorder.cameras.require(request.params.id)),
     );
@@ -201,7 +240,8 @@ export function recordingRoutes(deps: RecordingRouteDeps): FastifyPluginAsync {
       {
         config: { access: { permission: 'camera.view', target: cameraTarget } },
         schema: {
-          summary: 'Recording health: state (recording, reconnecting, failed: why), bitrate, fps, last key frame, gaps',
+          summary:
+            'Recording health: state (recording, reconnecting, failed: why), bitrate, fps, last key frame, gaps',
           tags: ['cameras'],
           params: IdParam,
           response: { 200: HealthBody, ...errors },
@@ -244,8 +284,15 @@ export function recordingRoutes(deps: RecordingRouteDeps): FastifyPluginAsync {
           request.params.id,
           {
             ...b,
-            ...(b.retention ? { retention: { ...(b.retention.maxAgeDays !== undefined ? { maxAgeDays: b.retention.maxAgeDays } : {}), ...(b.retention.maxBytes !== undefined ? { maxBytes: b.retention.maxBytes } : {}) } } : {}),
-          } as Parameters<Recorder['updateCamera']>[1],
+            ...(b.retention
+              ? {
+                  retention: {
+                    ...(b.retention.maxAgeDays !== undefined ? { maxAgeDays: b.retention.maxAgeDays } : {}),
+                    ...(b.retention.maxBytes !== undefined ? { maxBytes: b.retention.maxBytes } : {}),
+                  },
+                }
+              : {}),
+          },
           deps.actor(request),
         );
         return withHealth(c);
@@ -274,7 +321,12 @@ export function recordingRoutes(deps: RecordingRouteDeps): FastifyPluginAsync {
         `/api/cameras/:id/recording/${action}`,
         {
           config: { access: { permission: 'recording.manage', target: cameraTarget } },
-          schema: { summary: `${action === 'start' ? 'Start' : 'Stop'} recording a camera`, tags: ['recording'], params: IdParam, response: { 200: CameraBody, ...errors } },
+          schema: {
+            summary: `${action === 'start' ? 'Start' : 'Stop'} recording a camera`,
+            tags: ['recording'],
+            params: IdParam,
+            response: { 200: CameraBody, ...errors },
+          },
         },
         async (request) => {
           const actor = deps.actor(request);
@@ -303,7 +355,13 @@ export function recordingRoutes(deps: RecordingRouteDeps): FastifyPluginAsync {
           response: {
             200: Type.Object({
               segments: Type.Array(SegmentBody),
-              gaps: Type.Array(Type.Object({ start: Type.String(), end: Type.Union([Type.String(), Type.Null()]), reason: Type.String() })),
+              gaps: Type.Array(
+                Type.Object({
+                  start: Type.String(),
+                  end: Type.Union([Type.String(), Type.Null()]),
+                  reason: Type.String(),
+                }),
+              ),
             }),
             ...errors,
           },
@@ -334,7 +392,11 @@ export function recordingRoutes(deps: RecordingRouteDeps): FastifyPluginAsync {
             integrityIndex: s.integrityIndex ?? -1,
             recovered: s.recovered,
           })),
-          gaps: gaps.map((g) => ({ start: new Date(g.startMs).toISOString(), end: g.endMs === null ? null : new Date(g.endMs).toISOString(), reason: g.reason })),
+          gaps: gaps.map((g) => ({
+            start: new Date(g.startMs).toISOString(),
+            end: g.endMs === null ? null : new Date(g.endMs).toISOString(),
+            reason: g.reason,
+          })),
         };
       },
     );
@@ -344,7 +406,8 @@ export function recordingRoutes(deps: RecordingRouteDeps): FastifyPluginAsync {
       {
         config: { access: { permission: 'recording.delete', target: cameraTarget } },
         schema: {
-          summary: 'Delete (crypto-shred) the whole segments inside [from, to); 202 when dual approval is required',
+          summary:
+            'Delete (crypto-shred) the whole segments inside [from, to); 202 when dual approval is required',
           tags: ['recording'],
           params: IdParam,
           querystring: Type.Object({ from: Type.String(), to: Type.String() }),

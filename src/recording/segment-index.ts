@@ -92,12 +92,21 @@ export class SegmentIndex {
   }
 
   async get(id: string): Promise<Segment | undefined> {
-    const r = await this.db.selectFrom('recording_segment').selectAll().where('id', '=', id).executeTakeFirst();
+    const r = await this.db
+      .selectFrom('recording_segment')
+      .selectAll()
+      .where('id', '=', id)
+      .executeTakeFirst();
     return r ? toSegment(r) : undefined;
   }
 
   async byState(state: SegmentState): Promise<Segment[]> {
-    const rows = await this.db.selectFrom('recording_segment').selectAll().where('state', '=', state).orderBy('start_ms').execute();
+    const rows = await this.db
+      .selectFrom('recording_segment')
+      .selectAll()
+      .where('state', '=', state)
+      .orderBy('start_ms')
+      .execute();
     return rows.map(toSegment);
   }
 
@@ -106,7 +115,12 @@ export class SegmentIndex {
    * (camera, start) index: a segment that overlaps `fromMs` starts at most one segment length earlier,
    * so the scan starts `maxSegmentMs` before it.
    */
-  async find(cameraId: string, fromMs: number, toMs: number, options: { limit?: number; maxSegmentMs?: number } = {}): Promise<Segment[]> {
+  async find(
+    cameraId: string,
+    fromMs: number,
+    toMs: number,
+    options: { limit?: number; maxSegmentMs?: number } = {},
+  ): Promise<Segment[]> {
     const lookBack = options.maxSegmentMs ?? 2 * 3600_000;
     const rows = await this.db
       .selectFrom('recording_segment')
@@ -123,7 +137,10 @@ export class SegmentIndex {
 
   /** The complete segment holding instant `ms`, or undefined when the camera has no video then. */
   async at(cameraId: string, ms: number, maxSegmentMs?: number): Promise<Segment | undefined> {
-    const found = await this.find(cameraId, ms, ms + 1, { limit: 50, ...(maxSegmentMs ? { maxSegmentMs } : {}) });
+    const found = await this.find(cameraId, ms, ms + 1, {
+      limit: 50,
+      ...(maxSegmentMs ? { maxSegmentMs } : {}),
+    });
     return found.find((s) => s.startMs <= ms && (s.endMs ?? 0) > ms);
   }
 
@@ -149,7 +166,7 @@ export class SegmentIndex {
   }
 
   /** Bytes and segment counts of complete segments, per camera. */
-  async usage(): Promise<Map<string, { bytes: number; segments: number; oldestMs: number | null }>> {
+  async usage(): Promise<Map<string, { bytes: number; segments: number; oldestMs: number }>> {
     const rows = await this.db
       .selectFrom('recording_segment')
       .select((eb) => [
@@ -161,22 +178,44 @@ export class SegmentIndex {
       .where('state', '=', 'complete')
       .groupBy('camera_id')
       .execute();
-    return new Map(rows.map((r) => [r.camera_id, { bytes: Number(r.bytes ?? 0), segments: Number(r.n), oldestMs: r.oldest === null ? null : Number(r.oldest) }]));
+    return new Map(
+      rows.map((r) => [
+        r.camera_id,
+        { bytes: Number(r.bytes), segments: Number(r.n), oldestMs: Number(r.oldest) },
+      ]),
+    );
   }
 
   // ---- gaps
 
   async openGap(cameraId: string, startMs: number, reason: string): Promise<void> {
-    const open = await this.db.selectFrom('recording_gap').select('id').where('camera_id', '=', cameraId).where('end_ms', 'is', null).executeTakeFirst();
+    const open = await this.db
+      .selectFrom('recording_gap')
+      .select('id')
+      .where('camera_id', '=', cameraId)
+      .where('end_ms', 'is', null)
+      .executeTakeFirst();
     if (open) return;
     await this.db
       .insertInto('recording_gap')
-      .values({ id: randomUUID(), camera_id: cameraId, start_ms: Math.round(startMs), end_ms: null, reason: reason.slice(0, 200), created_at: new Date().toISOString() })
+      .values({
+        id: randomUUID(),
+        camera_id: cameraId,
+        start_ms: Math.round(startMs),
+        end_ms: null,
+        reason: reason.slice(0, 200),
+        created_at: new Date().toISOString(),
+      })
       .execute();
   }
 
   async closeGap(cameraId: string, endMs: number): Promise<void> {
-    await this.db.updateTable('recording_gap').set({ end_ms: Math.round(endMs) }).where('camera_id', '=', cameraId).where('end_ms', 'is', null).execute();
+    await this.db
+      .updateTable('recording_gap')
+      .set({ end_ms: Math.round(endMs) })
+      .where('camera_id', '=', cameraId)
+      .where('end_ms', 'is', null)
+      .execute();
   }
 
   async gaps(cameraId: string, fromMs: number, toMs: number): Promise<Gap[]> {
@@ -188,6 +227,12 @@ export class SegmentIndex {
       .where((eb) => eb.or([eb('end_ms', 'is', null), eb('end_ms', '>', fromMs)]))
       .orderBy('start_ms')
       .execute();
-    return rows.map((r) => ({ id: r.id, cameraId: r.camera_id, startMs: Number(r.start_ms), endMs: num(r.end_ms), reason: r.reason }));
+    return rows.map((r) => ({
+      id: r.id,
+      cameraId: r.camera_id,
+      startMs: Number(r.start_ms),
+      endMs: num(r.end_ms),
+      reason: r.reason,
+    }));
   }
 }

@@ -86,7 +86,14 @@ export class SegmentWriter {
 
   static async start(
     deps: SegmentWriterDeps,
-    options: { cameraId: string; zoneId: string; startMs: number; mediaStart: number; init: Buffer; video: VideoInfo },
+    options: {
+      cameraId: string;
+      zoneId: string;
+      startMs: number;
+      mediaStart: number;
+      init: Buffer;
+      video: VideoInfo;
+    },
   ): Promise<SegmentWriter> {
     const startMs = Math.round(options.startMs);
     const id = `${options.cameraId}_${startMs}_${randomBytes(4).toString('hex')}`;
@@ -130,7 +137,17 @@ export class SegmentWriter {
       chunkSize: deps.chunkSize,
     });
     const writer = await deps.store.create(blobKey);
-    return new SegmentWriter(deps, options.cameraId, options.zoneId, id, startMs, options.mediaStart, sealer, writer, options.init);
+    return new SegmentWriter(
+      deps,
+      options.cameraId,
+      options.zoneId,
+      id,
+      startMs,
+      options.mediaStart,
+      sealer,
+      writer,
+      options.init,
+    );
   }
 
   get frames(): number {
@@ -238,7 +255,15 @@ export class SegmentWriter {
         plaintext_bytes: this.#plaintext,
       },
     });
-    return { id: this.id, cameraId: this.cameraId, startMs: this.startMs, endMs, frames: this.#frames, sealedBytes, integrityIndex };
+    return {
+      id: this.id,
+      cameraId: this.cameraId,
+      startMs: this.startMs,
+      endMs,
+      frames: this.#frames,
+      sealedBytes,
+      integrityIndex,
+    };
   }
 
   /** Drops the segment: pending bytes removed, data key destroyed, row marked discarded. */

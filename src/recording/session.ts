@@ -1,7 +1,13 @@
 import { EventEmitter } from 'node:events';
 import { isPalisadeError, PalisadeError } from '../errors/index.js';
 import type { Logger } from '../log/index.js';
-import { Fmp4Fragmenter, RtspSession, type AccessUnit, type Fmp4Output, type VideoInfo } from '../media/index.js';
+import {
+  Fmp4Fragmenter,
+  RtspSession,
+  type AccessUnit,
+  type Fmp4Output,
+  type VideoInfo,
+} from '../media/index.js';
 import type { Camera } from './cameras.js';
 import { LiveSubscription, type LiveSubscribeOptions } from './live.js';
 import type { SegmentIndex } from './segment-index.js';
@@ -48,7 +54,12 @@ export interface SessionDeps extends SegmentWriterDeps {
 }
 
 /** Delay before reconnect attempt `n` (1-based): doubling from the initial delay, capped, with jitter. */
-export function backoffDelay(n: number, initial: number, max: number, random: () => number = Math.random): number {
+export function backoffDelay(
+  n: number,
+  initial: number,
+  max: number,
+  random: () => number = Math.random,
+): number {
   const base = Math.min(max, initial * 2 ** Math.min(30, Math.max(0, n - 1)));
   // Full jitter over the upper half: cameras that dropped together do not come back in lockstep.
   return Math.round(base / 2 + (random() * base) / 2);
@@ -93,6 +104,11 @@ export class CameraSession extends EventEmitter {
     super();
   }
 
+  /** Read through a method: `stop()` flips it while the loop awaits, which flow analysis cannot see. */
+  #isStopping(): boolean {
+    return this.#stopping;
+  }
+
   get state(): CameraState {
     return this.#state;
   }
@@ -134,8 +150,15 @@ export class CameraSession extends EventEmitter {
       since: this.#since,
       bitrate: this.#rate.bitrate,
       fps: this.#rate.fps,
-      lastKeyFrameAt: this.#lastKeyFrameAt === undefined ? null : new Date(this.#lastKeyFrameAt).toISOString(),
-      video: this.#init ? { codec: this.#init.video.codecString, width: this.#init.video.width, height: this.#init.video.height } : null,
+      lastKeyFrameAt:
+        this.#lastKeyFrameAt === undefined ? null : new Date(this.#lastKeyFrameAt).toISOString(),
+      video: this.#init
+        ? {
+            codec: this.#init.video.codecString,
+            width: this.#init.video.width,
+            height: this.#init.video.height,
+          }
+        : null,
       currentSegment: this.#segment?.id ?? null,
       segmentsWritten: this.#segmentsWritten,
       framesRecorded: this.#framesRecorded,
@@ -161,7 +184,9 @@ export class CameraSession extends EventEmitter {
 
   #setState(state: CameraState, err?: unknown): void {
     if (err !== undefined) {
-      const e = isPalisadeError(err) ? err : new PalisadeError('INTERNAL_ERROR', (err as Error)?.message ?? String(err));
+      const e = isPalisadeError(err)
+        ? err
+        : new PalisadeError('INTERNAL_ERROR', err instanceof Error ? err.message : 'unexpected failure');
       this.#lastError = { code: e.code, message: e.message, at: new Date().toISOString() };
     }
     if (state === this.#state && err === undefined) return;
@@ -187,19 +212,32 @@ export class CameraSession extends EventEmitter {
       } catch (err) {
         error ??= err;
       }
-      if (this.#stopping) break;
+      if (this.#isStopping()) break;
       const code = isPalisadeError(error) ? error.code : 'RTSP_CONNECTION_LOST';
       await this.#openGap(code);
       for (const s of this.#subscribers) s.markDiscontinuity();
-      if (isPalisadeError(error) && (error.code === 'STORAGE_FULL' || error.code === 'RECORDING_STORAGE_FULL')) {
+      if (
+        isPalisadeError(error) &&
+        (error.code === 'STORAGE_FULL' || error.code === 'RECORDING_STORAGE_FULL')
+      ) {
         this.#setState('failed', error);
         this.emit('storage-full', error);
         // The recorder restarts the session once space is back.
         break;
       }
-      const delay = backoffDelay(this.#attempts, settings.reconnect.initialDelayMs, settings.reconnect.maxDelayMs);
-      this.#setState(this.#attempts >= settings.reconnect.failedAfter ? 'failed' : 'reconnecting', error ?? new PalisadeError('RTSP_CONNECTION_LOST', 'the camera closed the stream'));
-      this.deps.logger?.warn({ camera: this.camera.id, code, delayMs: delay }, 'camera session ended; reconnecting');
+      const delay = backoffDelay(
+        this.#attempts,
+        settings.reconnect.initialDelayMs,
+        settings.reconnect.maxDelayMs,
+      );
+      this.#setState(
+        this.#attempts >= settings.reconnect.failedAfter ? 'failed' : 'reconnecting',
+        error ?? new PalisadeError('RTSP_CONNECTION_LOST', 'the camera closed the stream'),
+      );
+      this.deps.logger?.warn(
+        { camera: this.camera.id, code, delayMs: delay },
+        'camera session ended; reconnecting',
+      );
       await new Promise<void>((resolve) => {
         const t = setTimeout(resolve, delay);
         this.#wakeSleep = () => {
@@ -233,10 +271,10 @@ export class CameraSession extends EventEmitter {
       for await (const au of rtsp) {
         this.#onAccessUnit(au);
         for (const out of fragmenter.push(au)) await this.#onOutput(out);
-        if (this.#stopping) break;
+        if (this.#isStopping()) break;
       }
       for (const out of fragmenter.flush()) await this.#onOutput(out);
-      if (!this.#stopping) {
+      if (!this.#isStopping()) {
         const ended = await rtsp.closed;
         throw ended ?? new PalisadeError('RTSP_CONNECTION_LOST', 'the camera ended the stream');
       }
@@ -276,7 +314,14 @@ export class CameraSession extends EventEmitter {
     }
     const wallMs = this.#wallOf(out.startTime);
     for (const s of this.#subscribers) {
-      s.pushFragment({ data: out.data, startTime: out.startTime, duration: out.duration, key: out.key, sampleCount: out.sampleCount, wallMs });
+      s.pushFragment({
+        data: out.data,
+        startTime: out.startTime,
+        duration: out.duration,
+        key: out.key,
+        sampleCount: out.sampleCount,
+        wallMs,
+      });
     }
     const seg = this.#segment;
     if (seg && out.key && out.startTime - seg.mediaStart >= this.deps.settings.segmentSeconds * 90_000) {
@@ -305,7 +350,10 @@ export class CameraSession extends EventEmitter {
     try {
       done = await seg.finish();
     } catch (err) {
-      this.deps.logger?.error({ err, segment: seg.id }, 'segment could not be finished; recovery will end it');
+      this.deps.logger?.error(
+        { err, segment: seg.id },
+        'segment could not be finished; recovery will end it',
+      );
       throw err;
     }
     if (done) {
@@ -318,6 +366,8 @@ export class CameraSession extends EventEmitter {
 
   async #openGap(reason: string): Promise<void> {
     this.#gaps++;
-    await this.deps.index.openGap(this.camera.id, this.#lastRecordedEndMs ?? Date.now(), reason).catch(() => undefined);
+    await this.deps.index
+      .openGap(this.camera.id, this.#lastRecordedEndMs ?? Date.now(), reason)
+      .catch(() => undefined);
   }
 }

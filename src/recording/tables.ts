@@ -156,7 +156,11 @@ export function recordingMigration(version: number): Migration {
         .addColumn('reason', 'text', (c) => c.notNull())
         .addColumn('created_at', 'text', (c) => c.notNull())
         .execute();
-      await s.createIndex('recording_gap_camera_time').on('recording_gap').columns(['camera_id', 'start_ms']).execute();
+      await s
+        .createIndex('recording_gap_camera_time')
+        .on('recording_gap')
+        .columns(['camera_id', 'start_ms'])
+        .execute();
     },
   };
 }

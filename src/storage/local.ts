@@ -47,12 +47,14 @@ export class LocalBlobStore implements BlobStore {
   }
 
   #objectPath(key: string): string {
-    if (!isValidKey(key)) throw storageError('STORAGE_KEY_INVALID', `invalid blob key ${JSON.stringify(key)}`);
+    if (!isValidKey(key))
+      throw storageError('STORAGE_KEY_INVALID', `invalid blob key ${JSON.stringify(key)}`);
     return path.join(this.#objects, ...key.split('/'));
   }
 
   #pendingPath(key: string): string {
-    if (!isValidKey(key)) throw storageError('STORAGE_KEY_INVALID', `invalid blob key ${JSON.stringify(key)}`);
+    if (!isValidKey(key))
+      throw storageError('STORAGE_KEY_INVALID', `invalid blob key ${JSON.stringify(key)}`);
     return path.join(this.#pending, key.replaceAll('/', '~'));
   }
 
@@ -142,7 +144,8 @@ export class LocalBlobStore implements BlobStore {
       for (const e of entries) {
         const key = rel === '' ? e.name : `${rel}/${e.name}`;
         if (e.isDirectory()) {
-          if (key.startsWith(prefix) || prefix.startsWith(`${key}/`)) yield* walk(path.join(dir, e.name), key);
+          if (key.startsWith(prefix) || prefix.startsWith(`${key}/`))
+            yield* walk(path.join(dir, e.name), key);
         } else if (e.isFile() && key.startsWith(prefix)) {
           const s = await stat(path.join(dir, e.name)).catch(() => undefined);
           if (s) yield { key, size: s.size, modifiedAt: s.mtime };
@@ -174,8 +177,8 @@ export class LocalBlobStore implements BlobStore {
     if (this.#dirs.has(dir)) return;
     const parent = path.dirname(dir);
     if (parent.startsWith(this.#objects) && parent !== dir) await this.#ensureDir(parent);
-    await mkdir(dir, { recursive: false, mode: 0o700 }).catch((err: NodeJS.ErrnoException) => {
-      if (err.code !== 'EEXIST') throw err;
+    await mkdir(dir, { recursive: false, mode: 0o700 }).catch((err: unknown) => {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
     });
     await syncDir(parent);
     this.#dirs.add(dir);

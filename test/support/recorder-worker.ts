@@ -17,16 +17,21 @@ const recorder = await Recorder.open({
   database,
   keyring,
   store: await LocalBlobStore.open(storageDir),
-  audit: { append: async () => ({ index: 0 }) } as never,
+  audit: { append: async () => ({ index: 0 }) },
   zones: new ZoneDirectory(database),
   settings: testSettings(JSON.parse(settingsJson) as object),
-  signer: openFileSigner({ file: path.join(dir, 'keys', 'video.pem'), name: 'palisade/test/video-integrity' }),
+  signer: openFileSigner({
+    file: path.join(dir, 'keys', 'video.pem'),
+    name: 'palisade/test/video-integrity',
+  }),
   origin: 'palisade/test/video-integrity',
   systemActor: SYSTEM,
   checkpointIntervalMs: 0,
 });
 await recorder.start();
-process.stdout.write(`recording ${JSON.stringify({ recovered: recorder.recovery.finalized.length, discarded: recorder.recovery.discarded.length })}\n`);
+process.stdout.write(
+  `recording ${JSON.stringify({ recovered: recorder.recovery.finalized.length, discarded: recorder.recovery.discarded.length })}\n`,
+);
 process.on('SIGTERM', () => {
   void recorder.close().then(() => process.exit(0));
 });

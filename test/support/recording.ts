@@ -53,10 +53,19 @@ export async function recordingWorld(
   await zones.ensureDefaults([2, 2, 2, 2, 2, 2, 2]);
   const provider = await LocalKeyProvider.open(path.join(dir, 'keys', 'local-keys.json'));
   const audit = new AuditSpy();
-  const keyring = new Keyring({ database: db.database, provider, audit: async (e) => void (await audit.append({ ...e, actor: e.actor ?? SYSTEM })) });
+  const keyring = new Keyring({
+    database: db.database,
+    provider,
+    audit: async (e) => {
+      await audit.append({ ...e, actor: e.actor ?? SYSTEM });
+    },
+  });
   const storageDir = options.storageDir ?? path.join(dir, 'video');
   const store = await LocalBlobStore.open(storageDir);
-  const signer = openFileSigner({ file: path.join(dir, 'keys', 'video.pem'), name: 'palisade/test/video-integrity' });
+  const signer = openFileSigner({
+    file: path.join(dir, 'keys', 'video.pem'),
+    name: 'palisade/test/video-integrity',
+  });
   const recorders: Recorder[] = [];
   return {
     db,
