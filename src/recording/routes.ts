@@ -136,7 +136,9 @@ export function recordingRoutes(deps: RecordingRouteDeps): FastifyPluginAsync {
     const cameraTarget = async (request: FastifyRequest) => {
       const id = (request.params as { id: string }).id;
       const camera = await recorder.cameras.get(id);
-      if (!camera) throw recordingError('CAMERA_NOT_FOUND', `no camera ${id}`);
+      // An unknown camera is in no zone: only an all-scope caller gets through (and then a 404), so a
+      // scoped caller cannot probe which camera ids exist elsewhere.
+      if (!camera) return { kind: 'camera' as const, id, zoneId: '', siteId: '', groupIds: [] as string[] };
       return cameraResource(camera);
     };
     const withHealth = async (c: Camera) => ({
