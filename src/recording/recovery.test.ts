@@ -13,12 +13,17 @@ import { openFileSigner } from '../audit/index.js';
 import path from 'node:path';
 
 /** Fragments of the 720p clip as the recorder would produce them (1 s parts). */
-function fragments(): { init: Buffer; video: AccessUnit['video']; frags: { data: Buffer; startTime: number; duration: number; key: boolean; sampleCount: number }[] } {
+function fragments(): {
+  init: Buffer;
+  video: AccessUnit['video'];
+  frags: { data: Buffer; startTime: number; duration: number; key: boolean; sampleCount: number }[];
+} {
   const clip = loadClip('h264-720p');
   const file = Fmp4File.parse(readFileSync(clipPath('h264-720p')));
   const f = new Fmp4Fragmenter({ partDurationMs: 1000 });
   let init: Buffer | undefined;
-  const frags: { data: Buffer; startTime: number; duration: number; key: boolean; sampleCount: number }[] = [];
+  const frags: { data: Buffer; startTime: number; duration: number; key: boolean; sampleCount: number }[] =
+    [];
   let i = 0;
   for (const fr of file.fragments) {
     for (const sample of fr.samples) {
@@ -52,42 +57,66 @@ describe('segment recovery', () => {
     const integrity = await VideoIntegrityLog.open({
       database: w.db.database,
       origin: 'palisade/test/video-integrity',
-      signer: openFileSigner({ file: path.join(w.dir, 'keys', 'v.pem'), name: 'palisade/test/video-integrity' }),
+      signer: openFileSigner({
+        file: path.join(w.dir, 'keys', 'v.pem'),
+        name: 'palisade/test/video-integrity',
+      }),
     });
-    const deps = { keyring: w.keyring, store: w.store, index, integrity, chunkSize: 4096, fsyncIntervalMs: 0 };
+    const deps = {
+      keyring: w.keyring,
+      store: w.store,
+      index,
+      integrity,
+      chunkSize: 4096,
+      fsyncIntervalMs: 0,
+    };
     const { init, video, frags } = fragments();
     try {
       await fc.assert(
-        fc.asyncProperty(fc.integer({ min: 0, max: frags.length }), fc.double({ min: 0, max: 1, noNaN: true }), async (whole, cutFraction) => {
-          const seg = await SegmentWriter.start(deps, { cameraId: 'cam', zoneId: 'default', startMs: Date.now(), mediaStart: frags[0]!.startTime, init, video: video! });
-          const sizes: number[] = [];
-          for (const f of frags.slice(0, whole)) {
-            await seg.append(f);
-            sizes.push(seg.sealedBytes);
-          }
-          // The crash: the file ends somewhere inside what the next fragment would have written.
-          const writer = await w.store.resume((await index.get(seg.id))!.blobKey).catch(() => undefined);
-          if (writer) {
-            const extra = Math.floor(cutFraction * 20_000);
-            if (extra > 0) await writer.append([Buffer.alloc(extra, 0xa5)]);
-            await writer.close();
-          }
-          const report = await recoverSegments(deps);
-          const s = await index.get(seg.id);
-          if (whole === 0) {
-            assert.equal(s!.state, 'discarded');
-            assert.equal(report.discarded.length, 1);
-            return;
-          }
-          assert.equal(s!.state, 'complete');
-          assert.equal(s!.recovered, true);
-          const frames = frags.slice(0, whole).reduce((n, f) => n + f.sampleCount, 0);
-          assert.equal(s!.frames, frames, 'every whole fragment survives');
-          const o = await openSegment(deps, s!.id);
-          const mp4 = await o.read(0, o.size);
-          await o.close();
-          assert.equal(Fmp4File.parse(mp4).fragments.reduce((n, f) => n + f.samples.length, 0), frames);
-        }),
+        fc.asyncProperty(
+          fc.integer({ min: 0, max: frags.length }),
+          fc.double({ min: 0, max: 1, noNaN: true }),
+          async (whole, cutFraction) => {
+            const seg = await SegmentWriter.start(deps, {
+              cameraId: 'cam',
+              zoneId: 'default',
+              startMs: Date.now(),
+              mediaStart: frags[0]!.startTime,
+              init,
+              video: video!,
+            });
+            const sizes: number[] = [];
+            for (const f of frags.slice(0, whole)) {
+              await seg.append(f);
+              sizes.push(seg.sealedBytes);
+            }
+            // The crash: the file ends somewhere inside what the next fragment would have written.
+            const writer = await w.store.resume((await index.get(seg.id))!.blobKey).catch(() => undefined);
+            if (writer) {
+              const extra = Math.floor(cutFraction * 20_000);
+              if (extra > 0) await writer.append([Buffer.alloc(extra, 0xa5)]);
+              await writer.close();
+            }
+            const report = await recoverSegments(deps);
+            const s = await index.get(seg.id);
+            if (whole === 0) {
+              assert.equal(s!.state, 'discarded');
+              assert.equal(report.discarded.length, 1);
+              return;
+            }
+            assert.equal(s!.state, 'complete');
+            assert.equal(s!.recovered, true);
+            const frames = frags.slice(0, whole).reduce((n, f) => n + f.sampleCount, 0);
+            assert.equal(s!.frames, frames, 'every whole fragment survives');
+            const o = await openSegment(deps, s!.id);
+            const mp4 = await o.read(0, o.size);
+            await o.close();
+            assert.equal(
+              Fmp4File.parse(mp4).fragments.reduce((n, f) => n + f.samples.length, 0),
+              frames,
+            );
+          },
+        ),
         { numRuns: 12 },
       );
       const report = await checkRecordings(deps);
@@ -105,7 +134,15 @@ describe('segment recovery', () => {
       b.write(type, 4, 'latin1');
       return b;
     };
-    const data = Buffer.concat([box('ftyp', 24), box('moov', 100), box('moof', 50), box('mdat', 100), box('free', 4096 - 274), box('moof', 50), box('mdat', 10)]);
+    const data = Buffer.concat([
+      box('ftyp', 24),
+      box('moov', 100),
+      box('moof', 50),
+      box('mdat', 100),
+      box('free', 4096 - 274),
+      box('moof', 50),
+      box('mdat', 10),
+    ]);
     assert.equal(completeBoxes(data).length, 7);
     assert.equal(recoverableEnd(data, 4096), 4096);
     assert.equal(recoverableEnd(data.subarray(0, 4000), 4096), 0);
