@@ -83,7 +83,7 @@ describe('segment recovery', () => {
               startMs: Date.now(),
               mediaStart: frags[0]!.startTime,
               init,
-              video: video!,
+              video: video,
             });
             const sizes: number[] = [];
             for (const f of frags.slice(0, whole)) {

@@ -1,0 +1,63 @@
+// A full Palisade recorder in its own process (SQLite index, local key file, sealed segments on disk,
+// integrity log), recording the given cameras until SIGTERM. Prints "ready <baselineRss>" once the
+// cameras are added. Used by bench/recording/run.ts.
+import path from 'node:path';
+import { openFileSigner } from '../../src/audit/index.js';
+import { MIGRATIONS } from '../../src/app/index.js';
+import { migrate, openDatabase } from '../../src/db/index.js';
+import { Keyring, LocalKeyProvider } from '../../src/keys/index.js';
+import { ZoneDirectory } from '../../src/network/index.js';
+import { Recorder } from '../../src/recording/index.js';
+import { LocalBlobStore } from '../../src/storage/index.js';
+
+const [dir = '', urlList = '', user = '', password = ''] = process.argv.slice(2);
+const database = openDatabase({ url: `sqlite://${dir}/palisade.db`, dataDir: dir });
+await migrate(database, MIGRATIONS);
+const zones = new ZoneDirectory(database);
+await zones.ensureDefaults([2, 2, 2, 2, 2, 2, 2]);
+const provider = await LocalKeyProvider.open(path.join(dir, 'keys', 'local-keys.json'));
+const actor = { type: 'system' as const, id: 'bench', auth: 'none' };
+const audit = { append: async () => ({ index: 0 }) };
+const keyring = new Keyring({ database, provider, audit: async () => undefined });
+const baselineRss = process.memoryUsage().rss;
+const recorder = await Recorder.open({
+  database,
+  keyring,
+  store: await LocalBlobStore.open(path.join(dir, 'video')),
+  audit: audit,
+  zones,
+  settings: {
+    segmentSeconds: 60,
+    fragmentMs: 1000,
+    stallTimeoutMs: 10_000,
+    reconnect: { initialDelayMs: 1000, maxDelayMs: 30_000, failedAfter: 5 },
+    chunkSize: 16384,
+    fsyncIntervalMs: 1000,
+    retention: { maxAgeDays: 30, intervalSeconds: 3600 },
+    capacity: { warnFreeRatio: 0, stopFreeRatio: 0, resumeFreeRatio: 0, checkIntervalMs: 60_000 },
+  },
+  signer: openFileSigner({
+    file: path.join(dir, 'keys', 'video.pem'),
+    name: 'palisade/bench/video-integrity',
+  }),
+  origin: 'palisade/bench/video-integrity',
+  systemActor: actor,
+  checkpointIntervalMs: 0,
+});
+await recorder.start();
+for (const [i, url] of urlList.split(',').entries()) {
+  await recorder.createCamera(
+    { id: `cam${i + 1}`, name: `cam${i + 1}`, zoneId: 'default', streamUrl: url, username: user, password },
+    actor,
+  );
+}
+process.stdout.write(`ready ${baselineRss}\n`);
+process.on('SIGTERM', () => {
+  void recorder.status().then(async (s) => {
+    process.stdout.write(
+      `status ${JSON.stringify({ recording: s.cameras.recording, failed: s.cameras.failed })}\n`,
+    );
+    await recorder.close();
+    process.exit(0);
+  });
+});

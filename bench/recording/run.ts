@@ -1,0 +1,160 @@
+// bench:recording — cameras recorded per core by Palisade's recorder (RTSP -> fMP4 -> sealed segments
+// on disk -> index + integrity log) against one `ffmpeg -c copy` process per camera writing segments,
+// on the same simulated 4 Mbit/s 1080p streams in the same run. Prints a table.
+// Env: BENCH_STREAMS (default 20), BENCH_SECONDS (default 30).
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const STREAMS = Number(process.env.BENCH_STREAMS ?? 20);
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 30);
+const WARMUP_MS = 5000;
+const WORKER = fileURLToPath(new URL('./recorder-worker.js', import.meta.url));
+const PALISADE = fileURLToPath(new URL('../../../bin/palisade.js', import.meta.url));
+const TICKS = 100;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function procStat(pid: number): { cpuSeconds: number; rss: number } {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const cpuSeconds = (Number(fields[11]) + Number(fields[12])) / TICKS;
+  const rssKb = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
+  return { cpuSeconds, rss: rssKb * 1024 };
+}
+
+function waitFor(child: ChildProcess, pattern: RegExp): Promise<string> {
+  let out = '';
+  return new Promise((resolve, reject) => {
+    child.stdout!.on('data', (c: Buffer) => {
+      out += c.toString();
+      const m = pattern.exec(out);
+      if (m) resolve(out);
+    });
+    child.on('exit', (code) => reject(new Error(`exited ${code}: ${out}`)));
+  });
+}
+
+async function measure(pids: number[]) {
+  await sleep(WARMUP_MS);
+  const before = pids.map(procStat);
+  await sleep(SECONDS * 1000);
+  const after = pids.map(procStat);
+  return {
+    cpuSeconds: after.reduce((n, s, i) => n + s.cpuSeconds - before[i]!.cpuSeconds, 0),
+    rss: after.reduce((n, s) => n + s.rss, 0),
+  };
+}
+
+const password = `bench-${process.pid}`;
+const simProc = spawn(
+  process.execPath,
+  [
+    PALISADE,
+    'sim',
+    '--cameras',
+    String(STREAMS),
+    '--port',
+    '0',
+    '--clip',
+    'h264-1080p',
+    '--user',
+    'bench',
+    '--password',
+    password,
+  ],
+  {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  },
+);
+const simOut = await waitFor(simProc, new RegExp(`(rtsp://\\S+\\s[^\\n]*\\n[\\s\\S]*){${STREAMS}}`));
+const urls = simOut.match(/^rtsp:\/\/\S+/gm) ?? [];
+
+// Palisade: one process, every camera.
+const dir = mkdtempSync(path.join(os.tmpdir(), 'bench-rec-'));
+const worker = spawn(process.execPath, [WORKER, dir, urls.join(','), 'bench', password], {
+  stdio: ['ignore', 'pipe', 'inherit'],
+});
+const ready = await waitFor(worker, /ready (\d+)/);
+const baselineRss = Number(/ready (\d+)/.exec(ready)![1]);
+const ours = await measure([worker.pid!]);
+const statusOut = waitFor(worker, /status (\{.*\})/);
+worker.kill('SIGTERM');
+const status = JSON.parse(/status (\{.*\})/.exec(await statusOut)![1]!) as {
+  recording: number;
+  failed: number;
+};
+await new Promise((r) => (worker.exitCode !== null ? r(null) : worker.on('exit', r)));
+rmSync(dir, { recursive: true, force: true });
+
+// ffmpeg: one process per camera, 60 s segments of fragmented MP4 (unencrypted: it has no equivalent).
+const fdir = mkdtempSync(path.join(os.tmpdir(), 'bench-ffmpeg-'));
+const ffmpegs = urls.map((url, i) =>
+  spawn(
+    'ffmpeg',
+    [
+      '-nostdin',
+      '-loglevel',
+      'error',
+      '-rtsp_transport',
+      'tcp',
+      '-i',
+      url.replace('rtsp://', `rtsp://bench:${password}@`),
+      '-c',
+      'copy',
+      '-f',
+      'segment',
+      '-segment_time',
+      '60',
+      '-segment_format',
+      'mp4',
+      '-segment_format_options',
+      'movflags=+frag_keyframe+empty_moov+default_base_moof',
+      path.join(fdir, `s${i}-%05d.mp4`),
+    ],
+    { stdio: 'ignore' },
+  ),
+);
+const theirs = await measure(ffmpegs.map((c) => c.pid!));
+for (const c of ffmpegs) c.kill('SIGINT');
+await Promise.all(ffmpegs.map((c) => new Promise((r) => (c.exitCode !== null ? r(null) : c.on('exit', r)))));
+rmSync(fdir, { recursive: true, force: true });
+simProc.kill('SIGTERM');
+
+const fmt = (n: number, d = 1) => n.toFixed(d);
+const oursCorePerStream = ours.cpuSeconds / SECONDS / STREAMS;
+const theirsCorePerStream = theirs.cpuSeconds / SECONDS / STREAMS;
+const oursRssPerStream = (ours.rss - baselineRss) / STREAMS;
+const theirsRssPerStream = theirs.rss / STREAMS;
+const rows = [
+  ['', `Palisade recorder (1 process)`, `ffmpeg -c copy (${STREAMS} processes)`, 'ratio'],
+  ['streams recording', `${status.recording}/${STREAMS}`, `${STREAMS}`, ''],
+  [
+    'CPU per stream (% of a core)',
+    fmt(oursCorePerStream * 100, 2),
+    fmt(theirsCorePerStream * 100, 2),
+    fmt(oursCorePerStream / theirsCorePerStream, 2),
+  ],
+  [
+    'streams per core (CPU-bound estimate)',
+    fmt(1 / oursCorePerStream, 0),
+    fmt(1 / theirsCorePerStream, 0),
+    '',
+  ],
+  [
+    'RSS per stream (MiB)',
+    fmt(oursRssPerStream / 2 ** 20, 2),
+    fmt(theirsRssPerStream / 2 ** 20, 1),
+    fmt(oursRssPerStream / theirsRssPerStream, 3),
+  ],
+  ['process RSS total (MiB)', fmt(ours.rss / 2 ** 20), fmt(theirs.rss / 2 ** 20), ''],
+];
+process.stdout.write(
+  `bench:recording — ${STREAMS} × h264-1080p (≈4.2 Mbit/s) for ${SECONDS} s after ${WARMUP_MS / 1000} s warm-up; ${os.cpus()[0]?.model ?? '?'} × ${os.cpus().length}, Node ${process.version}, load ${os
+    .loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ')}\n`,
+);
+for (const r of rows) process.stdout.write(`| ${r.join(' | ')} |\n`);
+process.exit(0);
