@@ -2,14 +2,14 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { CameraSimulator } from '../sim/index.js';
 import { Fmp4File } from '../media/index.js';
-import { openSegment } from './index.js';
+import { backoffDelay, checkRecordings, openSegment, recordingFactSources, type LiveItem } from './index.js';
 import { DIALECTS } from '../../test/support/dialects.js';
 import { ADMIN, recordingWorld, testSettings } from '../../test/support/recording.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-describe('recorder (smoke)', () => {
-  it('records two cameras into sealed segments that decrypt and parse', async () => {
+describe('recorder', () => {
+  it('records, serves live fragments from the same session with bounded buffers, enforces retention by crypto-shredding, reports facts', async () => {
     const w = await recordingWorld(DIALECTS[0]!);
     const sim = await CameraSimulator.start({
       port: 0,
@@ -31,25 +31,49 @@ describe('recorder (smoke)', () => {
           ADMIN,
         );
       }
-      await sleep(9000);
+      await sleep(1500);
+      // Live view: a subscriber that reads, and one that never reads with a 64 KiB budget.
+      const live = rec.subscribe('cam1');
+      const slow = rec.subscribe('cam1', { maxBufferedBytes: 64 * 1024 });
+      const items: LiveItem[] = [];
+      const reading = (async () => {
+        for await (const item of live) {
+          items.push(item);
+          if (items.length >= 8) break;
+        }
+      })();
+      await reading;
+      assert.equal(items[0]!.kind, 'init');
+      const firstFragment = items.find((i) => i.kind === 'fragment');
+      assert.ok(firstFragment?.kind === 'fragment' && firstFragment.key, 'live starts at a key frame');
+      const mp4 = Fmp4File.parse(Buffer.concat(items.map((i) => i.data)));
+      assert.equal(mp4.fragments.length, items.length - 1, 'init + fragments form a playable fMP4');
+      assert.ok(slow.bufferedBytes <= 64 * 1024, 'a slow subscriber never holds more than its budget');
+      assert.ok(slow.dropped > 0, 'a slow subscriber loses fragments instead of slowing recording');
+      slow.close();
+      assert.equal(rec.health('cam1')!.liveSubscribers, 0);
+      await sleep(7000);
+      assert.equal(rec.health('cam1')!.state, 'recording');
+      assert.ok(rec.health('cam1')!.bitrate > 100_000);
       sim.pauseAll();
       await sleep(500);
       await rec.close();
+
+      const rec2 = await w.open(testSettings());
       for (const c of sim.cameraList()) {
         const id = c.path.slice(1);
-        const segs = await rec.index.find(id, 0, Date.now() + 1000);
+        const segs = await rec2.index.find(id, 0, Date.now() + 1000);
         assert.ok(segs.length >= 2, `${id}: ${segs.length} segments`);
         let frames = 0;
         for (const s of segs) {
-          const o = await openSegment({ keyring: w.keyring, store: w.store, index: rec.index }, s.id);
-          const mp4 = await o.read(0, o.size);
+          const o = await openSegment({ keyring: w.keyring, store: w.store, index: rec2.index }, s.id);
+          const f = Fmp4File.parse(await o.read(0, o.size));
           await o.close();
-          const f = Fmp4File.parse(mp4);
-          frames += f.fragments.reduce((n, x) => n + x.samples.length, 0);
-          assert.equal(
-            f.fragments.reduce((n, x) => n + x.samples.length, 0),
-            s.frames,
-          );
+          const n = f.fragments.reduce((k, x) => k + x.samples.length, 0);
+          assert.equal(n, s.frames);
+          for (const [, byteOffset] of s.keyFrames)
+            assert.ok(f.fragments.some((x) => x.offset === byteOffset));
+          frames += n;
         }
         assert.equal(
           frames,
@@ -57,9 +81,66 @@ describe('recorder (smoke)', () => {
           `${id}: recorded ${frames}, sent ${sim.framesSent(c.path)}`,
         );
       }
+      const facts = (await Promise.all(recordingFactSources(rec2).map((s) => s.collect()))).flat();
+      const fact = (k: string) => facts.find((f) => f.key === k && f.zone === undefined)?.value;
+      assert.equal(fact('recording.encryptionAtRest.coverage'), 1);
+      assert.equal(fact('devices.inventory.count'), 2);
+      assert.equal(typeof fact('storage.capacity.headroomRatio'), 'number');
+
+      // Retention: a 2-segment byte cap on cam1 crypto-shreds the rest, oldest first.
+      const before = await rec2.index.find('cam1', 0, Date.now() + 1000);
+      const keep = before.slice(-2).reduce((n, s) => n + s.sealedBytes!, 0);
+      await rec2.updateCamera('cam1', { retention: { maxBytes: keep } }, ADMIN);
+      const removed = await rec2.enforceRetention();
+      assert.equal(removed, before.length - 2);
+      const gone = before[0]!;
+      assert.equal((await rec2.index.get(gone.id))!.state, 'deleted');
+      assert.equal(await w.store.stat(gone.blobKey), undefined, 'the blob is deleted');
+      await assert.rejects(
+        w.keyring.openObject({ objectId: gone.id, source: { size: 0, read: async () => new Uint8Array() } }),
+        {
+          code: 'DEK_DESTROYED',
+        },
+      );
+      assert.equal(w.audit.count('recording.retention.enforced'), 1);
+      assert.equal(w.audit.count('recording.retention.changed'), 1);
+      const report = await checkRecordings({
+        keyring: w.keyring,
+        store: w.store,
+        index: rec2.index,
+        integrity: rec2.integrity,
+      });
+      assert.deepEqual(
+        report.problems,
+        [],
+        'deleted segments keep their integrity leaves; check stays clean',
+      );
     } finally {
       await sim.close();
       await w.close();
     }
+  });
+
+  it('backs off exponentially with jitter, capped', () => {
+    assert.equal(
+      backoffDelay(1, 1000, 30_000, () => 0),
+      500,
+    );
+    assert.equal(
+      backoffDelay(1, 1000, 30_000, () => 1),
+      1000,
+    );
+    assert.equal(
+      backoffDelay(3, 1000, 30_000, () => 1),
+      4000,
+    );
+    assert.equal(
+      backoffDelay(50, 1000, 30_000, () => 1),
+      30_000,
+    );
+    assert.equal(
+      backoffDelay(50, 1000, 30_000, () => 0),
+      15_000,
+    );
   });
 });
