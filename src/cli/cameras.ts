@@ -45,7 +45,7 @@ export function registerCameras(program: Command): void {
     cameras
       .command('add')
       .description(
-        'add a camera (the password is read from PALISADE_CAMERA_PASSWORD or stdin, never from a flag)',
+        'add a camera (the password comes from stdin or a named environment variable, never a flag)',
       )
       .requiredOption('--url <url>', 'rtsp:// or rtsps:// stream URL (no credentials in it)')
       .option('--id <id>', 'camera id (default: generated)')
@@ -53,6 +53,10 @@ export function registerCameras(program: Command): void {
       .option('--zone <zone>', 'zone id', 'default')
       .option('--username <user>', 'RTSP user name')
       .option('--password-stdin', 'read the RTSP password from standard input')
+      .option(
+        '--password-env <NAME>',
+        'read the RTSP password from this environment variable (not PALISADE_*)',
+      )
       .option('--transport <t>', 'tcp or udp', 'tcp')
       .option('--fingerprint <sha256>', 'pin the camera certificate (rtsps://)')
       .option('--no-record', 'add without recording')
@@ -67,6 +71,7 @@ export function registerCameras(program: Command): void {
         zone: string;
         username?: string;
         passwordStdin?: boolean;
+        passwordEnv?: string;
         transport: string;
         fingerprint?: string;
         record: boolean;
@@ -74,7 +79,18 @@ export function registerCameras(program: Command): void {
     ) => {
       if (flags.transport !== 'tcp' && flags.transport !== 'udp')
         throw new PalisadeError('USAGE', '--transport is tcp or udp');
-      let password = process.env.PALISADE_CAMERA_PASSWORD;
+      let password: string | undefined;
+      if (flags.passwordEnv !== undefined) {
+        if (flags.passwordEnv.startsWith('PALISADE_')) {
+          throw new PalisadeError(
+            'USAGE',
+            '--password-env must not name a PALISADE_* variable (those are settings)',
+          );
+        }
+        password = process.env[flags.passwordEnv];
+        if (password === undefined)
+          throw new PalisadeError('USAGE', `environment variable ${flags.passwordEnv} is not set`);
+      }
       if (flags.passwordStdin) password = (await readStdin()).replace(/\r?\n$/, '');
       const config = resolveConfig(flags);
       const s = await openServices(config, loggerFor(config), { periodicCheckpoints: false });
