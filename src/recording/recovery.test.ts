@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { Fmp4File, Fmp4Fragmenter, type AccessUnit } from '../media/index.js';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { clipPath, loadClip } from '../sim/index.js';
 import { DIALECTS } from '../../test/support/dialects.js';
 import { recordingWorld } from '../../test/support/recording.js';
@@ -121,6 +121,19 @@ describe('segment recovery', () => {
       );
       const report = await checkRecordings(deps);
       assert.deepEqual(report.problems, []);
+      // Tampering with a stored segment is found, and --repair never deletes possible evidence.
+      const victim = (await index.byState('complete'))[0]!;
+      const file = path.join(w.storageDir, 'objects', ...victim.blobKey.split('/'));
+      const bytes = readFileSync(file);
+      bytes.writeUInt8(bytes.readUInt8(bytes.length - 30) ^ 0x01, bytes.length - 30);
+      writeFileSync(file, bytes);
+      const tampered = await checkRecordings(deps, { repair: true });
+      assert.deepEqual(
+        tampered.problems.map((p) => [p.kind, p.segment, p.repaired]),
+        [['blob-hash', victim.id, false]],
+      );
+      assert.equal(tampered.clean, false);
+      assert.ok((await w.store.stat(victim.blobKey)) !== undefined, 'the damaged blob is kept');
     } finally {
       await integrity.close();
       await w.close();
