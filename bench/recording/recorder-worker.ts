@@ -32,7 +32,7 @@ const recorder = await Recorder.open({
     stallTimeoutMs: 10_000,
     reconnect: { initialDelayMs: 1000, maxDelayMs: 30_000, failedAfter: 5 },
     chunkSize: 16384,
-    fsyncIntervalMs: 1000,
+    fsyncIntervalMs: Number(process.env.BENCH_FSYNC_MS ?? 1000),
     retention: { maxAgeDays: 30, intervalSeconds: 3600 },
     capacity: { warnFreeRatio: 0, stopFreeRatio: 0, resumeFreeRatio: 0, checkIntervalMs: 60_000 },
   },
