@@ -68,7 +68,13 @@ const simProc = spawn(
     stdio: ['ignore', 'pipe', 'inherit'],
   },
 );
-const simOut = await waitFor(simProc, new RegExp(`(rtsp://\\S+\\s[^\\n]*\\n[\\s\\S]*){${STREAMS}}`));
+const simOut = await new Promise<string>((resolve) => {
+  let out = '';
+  simProc.stdout.on('data', (c: Buffer) => {
+    out += c.toString();
+    if ((out.match(/^rtsp:\/\/\S+/gm) ?? []).length === STREAMS) resolve(out);
+  });
+});
 const urls = simOut.match(/^rtsp:\/\/\S+/gm) ?? [];
 
 // Palisade: one process, every camera.
