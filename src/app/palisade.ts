@@ -3,6 +3,7 @@ import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type { Config } from '../config/index.js';
 import { migrate, openDatabase, type Database } from '../db/index.js';
+import type { FastifyInstance } from 'fastify';
 import { buildHttpServer, ensureTlsMaterial, type TlsMaterial } from '../http/index.js';
 import type { Logger } from '../log/index.js';
 import { ensureInstanceId } from './instance.js';
@@ -43,24 +44,37 @@ export async function openState(
   }
 }
 
+/**
+ * Builds the HTTPS server with every module's routes, without listening. `startPalisade` listens on it;
+ * the compliance commands describe it.
+ */
+export async function assembleServer(
+  config: Config,
+  logger: Logger,
+  database: Database,
+): Promise<{ app: FastifyInstance; tls: TlsMaterial }> {
+  const tls = await ensureTlsMaterial({
+    dataDir: path.resolve(config.dataDir),
+    certFile: config.http.tls.certFile,
+    keyFile: config.http.tls.keyFile,
+    hostnames: [config.http.host],
+  });
+  const app = await buildHttpServer({
+    tls,
+    logger,
+    version: VERSION,
+    bodyLimitBytes: config.http.bodyLimitBytes,
+    rateLimit: config.http.rateLimit,
+    readiness: [{ name: 'database', check: () => database.ping() }],
+  });
+  return { app, tls };
+}
+
 /** Assembles and starts the server. The composition root: the only place that knows every module. */
 export async function startPalisade(config: Config, logger: Logger): Promise<RunningPalisade> {
   const { database, instanceId } = await openState(config, logger);
   try {
-    const tls = await ensureTlsMaterial({
-      dataDir: path.resolve(config.dataDir),
-      certFile: config.http.tls.certFile,
-      keyFile: config.http.tls.keyFile,
-      hostnames: [config.http.host],
-    });
-    const app = await buildHttpServer({
-      tls,
-      logger,
-      version: VERSION,
-      bodyLimitBytes: config.http.bodyLimitBytes,
-      rateLimit: config.http.rateLimit,
-      readiness: [{ name: 'database', check: () => database.ping() }],
-    });
+    const { app, tls } = await assembleServer(config, logger, database);
     await app.listen({ host: config.http.host, port: config.http.port });
     const address = app.server.address() as AddressInfo;
     const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;

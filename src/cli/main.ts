@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { VERSION } from '../app/index.js';
 import { isPalisadeError, describeError } from '../errors/index.js';
+import { registerCompliance } from './compliance.js';
 import { registerInit } from './init.js';
 import { registerServe } from './serve.js';
 
@@ -15,6 +16,7 @@ export function buildProgram(): Command {
     .exitOverride();
   registerServe(program);
   registerInit(program);
+  registerCompliance(program);
   return program;
 }
 

@@ -6,6 +6,10 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyPlug
 import type { Logger } from '../log/index.js';
 import { PalisadeError, describeError } from '../errors/index.js';
 import { ErrorBodySchema, errorBody, handleError } from './errors.js';
+import { recordBuild } from './security.js';
+
+/** The schema of a route that takes no query parameters: anything sent is refused, not ignored. */
+export const NO_QUERY = { type: 'object', properties: {}, additionalProperties: false } as const;
 
 export interface ReadinessCheck {
   name: string;
@@ -50,6 +54,13 @@ export async function buildHttpServer(options: HttpServerOptions): Promise<Fasti
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: false } },
   });
   app.server.headersTimeout = 15_000;
+  // Remembers the TLS settings and every route as registered, for describeHttpSecurity().
+  recordBuild(app, {
+    certPem: options.tls.certPem,
+    minVersion: 'TLSv1.3',
+    maxVersion: 'TLSv1.3',
+    rateLimit: options.rateLimit,
+  });
 
   app.addSchema(ErrorBodySchema);
   app.setErrorHandler(handleError);
@@ -115,6 +126,7 @@ export async function buildHttpServer(options: HttpServerOptions): Promise<Fasti
       schema: {
         summary: 'Liveness: the process is up and serving HTTP',
         tags: ['health'],
+        querystring: NO_QUERY,
         response: { 200: { type: 'object', properties: { status: { type: 'string', const: 'ok' } } } },
       },
     },
@@ -127,6 +139,7 @@ export async function buildHttpServer(options: HttpServerOptions): Promise<Fasti
       schema: {
         summary: 'Readiness: every dependency (the database first) answers',
         tags: ['health'],
+        querystring: NO_QUERY,
         response: {
           200: {
             type: 'object',
@@ -154,7 +167,7 @@ export async function buildHttpServer(options: HttpServerOptions): Promise<Fasti
     },
   );
 
-  app.get('/api/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  app.get('/api/openapi.json', { schema: { hide: true, querystring: NO_QUERY } }, async () => app.swagger());
 
   for (const plugin of options.routes ?? []) await app.register(plugin);
   return app;
