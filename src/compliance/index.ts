@@ -50,3 +50,4 @@ export {
   type CountermeasureInput,
 } from './store.js';
 export * from './pack/index.js';
+export { complianceRoutes, type ComplianceRoutesOptions } from './routes.js';
