@@ -123,9 +123,9 @@ describe('SL-A engine', () => {
     const z = evaluate({ statuses: { 'SR 1.1 RE2': 'not-met' } }).zones[0]!;
     assert.deepEqual(z.slAchieved, [2, 4, 4, 4, 4, 4, 4]);
     const fr1 = z.gaps[0]!;
-    assert.deepEqual(fr1.next?.level, 3);
+    assert.deepEqual(fr1.next!.level, 3);
     assert.deepEqual(
-      fr1.next?.blockers.map((b) => [b.requirement, b.status, b.remedy]),
+      fr1.next!.blockers.map((b) => [b.requirement, b.status, b.remedy]),
       [['SR 1.1 RE2', 'not-met', 'fix SR 1.1 RE2']],
     );
     assert.deepEqual(

@@ -44,7 +44,7 @@ export async function issueServerCertificate(
   const leafKeys = (await webcrypto.subtle.generateKey(alg, true, [
     'sign',
     'verify',
-  ])) as webcrypto.CryptoKeyPair;
+  ]));
   const leaf = await x509.X509CertificateGenerator.create({
     serialNumber: serial(),
     subject: 'CN=vms.plant.example',

@@ -114,7 +114,7 @@ describe('time synchronisation source', () => {
   it('observes this host for real: whatever it finds, a claim of synchronisation names its method', async () => {
     const [fact] = await timeFactSource().collect();
     assert.equal(fact?.key, 'time.sync');
-    const value = fact!.value as { status: string; method: string; detail: string };
+    const value = fact.value as { status: string; method: string; detail: string };
     assert.ok(['synchronized', 'unsynchronized', 'unknown'].includes(value.status));
     if (value.status === 'unknown') assert.equal(value.method, 'none');
     else assert.notEqual(value.method, 'none');
