@@ -41,10 +41,7 @@ export async function issueServerCertificate(
       new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true),
     ],
   });
-  const leafKeys = (await webcrypto.subtle.generateKey(alg, true, [
-    'sign',
-    'verify',
-  ]));
+  const leafKeys = await webcrypto.subtle.generateKey(alg, true, ['sign', 'verify']);
   const leaf = await x509.X509CertificateGenerator.create({
     serialNumber: serial(),
     subject: 'CN=vms.plant.example',
