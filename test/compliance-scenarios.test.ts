@@ -9,6 +9,7 @@ import {
   effectiveCatalogue,
   evaluateCompliance,
   type Attestation,
+  type AttestationCheck,
   type Countermeasure,
   type FactSource,
   type JsonValue,
@@ -167,23 +168,22 @@ const ZONE = {
 };
 
 /** Attestations for every organisational requirement, as the asset owner records them in (b). */
-const ATTESTATIONS: Attestation[] = CHECKS.filter((c) => c.kind === 'attestation').map((c, i) => ({
-  id: `att-${i}`,
-  requirement: c.requirement,
-  zone: null,
-  verdict:
-    c.kind === 'attestation' && c.notApplicableAllowed && /^SR (1\.6|2\.2)/.test(c.requirement)
-      ? 'not-applicable'
-      : 'met',
-  statement: /^SR (1\.6|2\.2)/.test(c.requirement)
-    ? 'The control room has no wireless network.'
-    : `Procedure for ${c.requirement} in the plant security manual, rev 3`,
-  attestedBy: { id: 'u-owner', name: 'Plant security officer' },
-  attachments: [],
-  createdAt: new Date(NOW.getTime() - 86_400_000).toISOString(),
-  expiresAt: new Date(NOW.getTime() + YEAR).toISOString(),
-  revokedAt: null,
-}));
+const ATTESTATIONS: Attestation[] = CHECKS.filter((c): c is AttestationCheck => c.kind === 'attestation').map(
+  (c, i) => ({
+    id: `att-${i}`,
+    requirement: c.requirement,
+    zone: null,
+    verdict: c.notApplicableAllowed && /^SR (1\.6|2\.2)/.test(c.requirement) ? 'not-applicable' : 'met',
+    statement: /^SR (1\.6|2\.2)/.test(c.requirement)
+      ? 'The control room has no wireless network.'
+      : `Procedure for ${c.requirement} in the plant security manual, rev 3`,
+    attestedBy: { id: 'u-owner', name: 'Plant security officer' },
+    attachments: [],
+    createdAt: new Date(NOW.getTime() - 86_400_000).toISOString(),
+    expiresAt: new Date(NOW.getTime() + YEAR).toISOString(),
+    revokedAt: null,
+  }),
+);
 
 const HSM_PROXY: Countermeasure = {
   id: 'cm-tls-proxy',

@@ -28,7 +28,7 @@ describe('compliance HTTP routes', () => {
 
   before(async () => {
     const t = await DIALECTS[0]!.create();
-    drop = t.drop;
+    drop = () => t.drop();
     await migrate(t.database, MIGRATIONS);
     const store = new ComplianceStore(t.database);
     const catalogue = effectiveCatalogue();
