@@ -8,6 +8,8 @@ export const APPROVED_TLS13_SUITES = [
   'TLS_AES_128_GCM_SHA256',
   'TLS_CHACHA20_POLY1305_SHA256',
 ];
+/** A checkpoint older than this leaves recent audit records without a signature over them. */
+export const MAX_CHECKPOINT_AGE_SECONDS = 3600;
 const AUTHENTICATED_AT_REST = /^AES-(128|256)-GCM$|^ChaCha20-Poly1305$/i;
 const LOCAL_DB_TRANSPORTS = ['local-file', 'unix-socket', 'plaintext-loopback', 'tls'];
 
@@ -141,21 +143,33 @@ export const FR3_CHECKS: Check[] = [
           'generate session ids with a CSPRNG, at least 128 bits',
         );
   }),
-  automated('SR 3.9', ['audit.log.appendOnly', 'audit.checkpoint.signed', 'audit.access.restricted'], (f) => {
-    const problems: string[] = [];
-    if (!f.boolean('audit.log.appendOnly')) problems.push('the audit log is not append-only');
-    if (!f.boolean('audit.checkpoint.signed')) problems.push('audit checkpoints are not signed');
-    if (!f.boolean('audit.access.restricted'))
-      problems.push('audit records are readable without the audit permission');
-    return problems.length === 0
-      ? met(
-          'audit records are append-only, covered by signed checkpoints and readable only with the audit permission',
-        )
-      : notMet(
-          problems.join('; '),
-          'enable the tamper-evident audit log and restrict audit reading to auditors',
-        );
-  }),
+  automated(
+    'SR 3.9',
+    [
+      'audit.log.appendOnly',
+      'audit.checkpoint.signed',
+      'audit.checkpoint.ageSeconds',
+      'audit.access.restricted',
+    ],
+    (f) => {
+      const problems: string[] = [];
+      if (!f.boolean('audit.log.appendOnly')) problems.push('the audit log is not append-only');
+      if (!f.boolean('audit.checkpoint.signed')) problems.push('audit checkpoints are not signed');
+      const age = f.number('audit.checkpoint.ageSeconds');
+      if (age > MAX_CHECKPOINT_AGE_SECONDS)
+        problems.push(`the newest signed checkpoint is ${age} s old, so newer records are not yet covered`);
+      if (!f.boolean('audit.access.restricted'))
+        problems.push('audit records are readable without the audit permission');
+      return problems.length === 0
+        ? met(
+            `audit records are append-only, covered by a checkpoint signed ${age} s ago, and readable only with the audit permission`,
+          )
+        : notMet(
+            problems.join('; '),
+            'enable the tamper-evident audit log with regular signed checkpoints and restrict audit reading to auditors',
+          );
+    },
+  ),
   automated('SR 3.9 RE1', ['audit.storage.writeOnce'], (f) =>
     f.boolean('audit.storage.writeOnce')
       ? met('audit records are kept on write-once storage')
