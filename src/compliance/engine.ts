@@ -13,6 +13,7 @@ import {
   MalformedFact,
   MissingFact,
   checkRegistry,
+  zoneViews,
   type Check,
   type CheckOutcome,
   type CheckStatus,
@@ -109,6 +110,7 @@ export function evaluateCompliance(input: EvaluationInput): ComplianceEvaluation
   const now = input.now ?? new Date();
   const registry = checkRegistry(input.checks);
   const zones = input.zones.map((z) => ({ ...z, slTarget: toSlVector(z.slTarget, `zone ${z.id}`) }));
+  const views = zoneViews(input.facts.facts);
   return {
     evaluatedAt: now.toISOString(),
     catalogueVersion: input.catalogue.version,
@@ -121,6 +123,7 @@ export function evaluateCompliance(input: EvaluationInput): ComplianceEvaluation
         input.catalogue,
         registry,
         input.facts,
+        views(zone.id),
         input.attestations ?? [],
         input.countermeasures ?? [],
         now,
@@ -135,13 +138,14 @@ function evaluateZone(
   catalogue: EffectiveCatalogue,
   registry: Map<string, Check>,
   facts: FactCollection,
+  view: ReadonlyMap<string, Fact>,
   attestations: readonly Attestation[],
   countermeasures: readonly Countermeasure[],
   now: Date,
 ): ZoneEvaluation {
   const results = catalogue.requirements.map((requirement) => {
     const check = registry.get(requirement.id)!;
-    const { outcome, evidence, basis, attestation } = runCheck(check, zone, facts, attestations, now);
+    const { outcome, evidence, basis, attestation } = runCheck(check, zone, facts, view, attestations, now);
     const result: RequirementResult = {
       requirement: requirement.id,
       fr: requirement.fr,
@@ -254,6 +258,7 @@ function runCheck(
   check: Check,
   zone: Zone,
   facts: FactCollection,
+  view: ReadonlyMap<string, Fact>,
   attestations: readonly Attestation[],
   now: Date,
 ): { outcome: CheckOutcome; evidence: Fact[]; basis: Basis; attestation?: Attestation } {
@@ -313,7 +318,7 @@ function runCheck(
     return { outcome, evidence: [], basis: 'attested', attestation };
   }
 
-  const reader = new FactReader(facts.facts, zone.id, now);
+  const reader = new FactReader(view, now);
   let outcome: CheckOutcome;
   try {
     outcome = check.evaluate(reader);

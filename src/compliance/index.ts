@@ -3,6 +3,7 @@ export {
   CHECKS,
   checkRegistry,
   FactReader,
+  zoneViews,
   type AttestationCheck,
   type AutomatedCheck,
   type Check,

@@ -80,18 +80,16 @@ export class MalformedFact extends Error {
  * that the evidence of a result is exactly the facts its check used.
  */
 export class FactReader {
-  readonly #byKey: Map<string, Fact>;
+  readonly #byKey: ReadonlyMap<string, Fact>;
   readonly #used = new Map<string, Fact>();
 
   constructor(
-    facts: readonly Fact[],
-    zoneId: string,
+    /** What one zone sees, from `zoneViews()`. */
+    view: ReadonlyMap<string, Fact>,
     /** The evaluation time; checks compare dates against it, never against the wall clock. */
     readonly now: Date,
   ) {
-    this.#byKey = new Map();
-    for (const f of facts) if (f.zone === undefined) this.#byKey.set(f.key, f);
-    for (const f of facts) if (f.zone === zoneId) this.#byKey.set(f.key, f);
+    this.#byKey = view;
   }
 
   /** The value of a fact that must be present. */
@@ -163,4 +161,28 @@ export class FactReader {
   used(): Fact[] {
     return [...this.#used.values()].sort((a, b) => a.key.localeCompare(b.key));
   }
+}
+
+/**
+ * Indexes facts once for many zones: `view(zoneId)` is that zone's facts over the global ones. Built in
+ * one pass so that evaluating thousands of zones stays linear in the number of facts.
+ */
+export function zoneViews(facts: readonly Fact[]): (zoneId: string) => ReadonlyMap<string, Fact> {
+  const global = new Map<string, Fact>();
+  const byZone = new Map<string, Fact[]>();
+  for (const f of facts) {
+    if (f.zone === undefined) global.set(f.key, f);
+    else {
+      let list = byZone.get(f.zone);
+      if (!list) byZone.set(f.zone, (list = []));
+      list.push(f);
+    }
+  }
+  return (zoneId) => {
+    const own = byZone.get(zoneId);
+    if (!own) return global;
+    const view = new Map(global);
+    for (const f of own) view.set(f.key, f);
+    return view;
+  };
 }

@@ -212,19 +212,49 @@ describe('evidence pack', () => {
       signer: { publicKey: string };
       files: { path: string; sha256: string }[];
     };
-    const spki = Buffer.concat([Buffer.from('302a300506032b6570032100', 'hex'), Buffer.from(manifest.signer.publicKey, 'base64')]);
+    const spki = Buffer.concat([
+      Buffer.from('302a300506032b6570032100', 'hex'),
+      Buffer.from(manifest.signer.publicKey, 'base64'),
+    ]);
     writeFileSync(path.join(scratch, 'key.der'), spki);
-    writeFileSync(path.join(scratch, 'sig'), Buffer.from(readFileSync(path.join(pack.dir, 'manifest.sig'), 'ascii').trim(), 'base64'));
+    writeFileSync(
+      path.join(scratch, 'sig'),
+      Buffer.from(readFileSync(path.join(pack.dir, 'manifest.sig'), 'ascii').trim(), 'base64'),
+    );
     const verify = (file: string) =>
-      spawnSync('openssl', ['pkeyutl', '-verify', '-pubin', '-keyform', 'DER', '-inkey', path.join(scratch, 'key.der'), '-rawin', '-in', file, '-sigfile', path.join(scratch, 'sig')], { encoding: 'utf8' });
+      spawnSync(
+        'openssl',
+        [
+          'pkeyutl',
+          '-verify',
+          '-pubin',
+          '-keyform',
+          'DER',
+          '-inkey',
+          path.join(scratch, 'key.der'),
+          '-rawin',
+          '-in',
+          file,
+          '-sigfile',
+          path.join(scratch, 'sig'),
+        ],
+        { encoding: 'utf8' },
+      );
     const good = verify(path.join(pack.dir, 'manifest.json'));
     assert.equal(good.status, 0, good.stderr);
     assert.match(good.stdout, /Signature Verified Successfully/);
     const altered = path.join(scratch, 'manifest.json');
-    writeFileSync(altered, readFileSync(path.join(pack.dir, 'manifest.json'), 'utf8').replace('"version": 1', '"version":  1'));
+    writeFileSync(
+      altered,
+      readFileSync(path.join(pack.dir, 'manifest.json'), 'utf8').replace('"version": 1', '"version":  1'),
+    );
     assert.notEqual(verify(altered).status, 0, 'OpenSSL rejects a manifest changed by one space');
     for (const f of manifest.files) {
-      const digest = execFileSync('openssl', ['dgst', '-sha256', '-r', path.join(pack.dir, ...f.path.split('/'))], { encoding: 'utf8' }).split(' ')[0];
+      const digest = execFileSync(
+        'openssl',
+        ['dgst', '-sha256', '-r', path.join(pack.dir, ...f.path.split('/'))],
+        { encoding: 'utf8' },
+      ).split(' ')[0];
       assert.equal(digest, f.sha256, f.path);
     }
   });
