@@ -15,6 +15,15 @@ describe('docs/compliance.md', () => {
     }
   });
 
+  it('states the number of observed, attested and pending requirements correctly', () => {
+    const count = (kind: string) => CHECKS.filter((c) => c.kind === kind).length;
+    assert.ok(
+      DOC.includes(
+        `${count('automated')} requirements are automated checks over facts, ${count('attestation')} are attested, and ${count('pending')} wait`,
+      ),
+    );
+  });
+
   it('lists every requirement with how it is assessed', () => {
     const byId = new Map(CHECKS.map((c) => [c.requirement, c]));
     for (const r of REQUIREMENTS) {

@@ -93,6 +93,17 @@ describe('compliance HTTP routes', () => {
     }
   });
 
+  it('appears in the OpenAPI document', async () => {
+    const doc = (await app.inject({ url: '/api/openapi.json' })).json<{ paths: Record<string, unknown> }>();
+    for (const p of [
+      '/api/compliance/status',
+      '/api/compliance/attestations',
+      '/api/compliance/attestations/{id}/revoke',
+    ]) {
+      assert.ok(p in doc.paths, p);
+    }
+  });
+
   it('reports SL-T against SL-A per zone, and refuses an unknown zone or query parameter', async () => {
     const res = await app.inject({ url: '/api/compliance/status' });
     assert.equal(res.statusCode, 200);

@@ -492,3 +492,50 @@ describe('pack zip reader', () => {
     assert.throws(() => readZip(lie), { code: 'PACK_ZIP_INVALID' });
   });
 });
+
+describe('pack manifest parsing', () => {
+  it('reports any manifest.json a stranger could write as a problem, never a crash (fuzz)', async () => {
+    const dir = tempDir();
+    const json = fc.oneof(
+      fc.jsonValue(),
+      fc.record({
+        format: fc.constantFrom('palisade-evidence-pack', 'x'),
+        version: fc.constantFrom(1, 2, '1'),
+        createdAt: fc.string(),
+        generator: fc.string(),
+        catalogueVersion: fc.string(),
+        signer: fc.record({
+          name: fc.string(),
+          algorithm: fc.constantFrom('Ed25519', 'RSA'),
+          publicKey: fc.base64String(),
+        }),
+        files: fc.array(
+          fc.record({
+            path: fc.string(),
+            size: fc.oneof(fc.integer(), fc.double()),
+            sha256: fc.stringMatching(/^[0-9a-f]{0,64}$/),
+          }),
+        ),
+      }),
+    );
+    await fc.assert(
+      fc.asyncProperty(
+        fc.oneof(
+          json.map((v) => JSON.stringify(v)),
+          fc.string(),
+        ),
+        async (text) => {
+          const copy = path.join(dir, 'p');
+          rmSync(copy, { recursive: true, force: true });
+          mkdirSync(copy);
+          writeFileSync(path.join(copy, 'manifest.json'), text);
+          writeFileSync(path.join(copy, 'manifest.sig'), 'AAAA');
+          const v = await verifyEvidencePack(copy);
+          assert.equal(v.ok, false);
+          assert.ok(v.problems.length > 0);
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+});

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import fc from 'fast-check';
 import {
   observeTimeSync,
   parseChronyAuthdata,
@@ -125,5 +126,27 @@ describe('time synchronisation source', () => {
     const r = await runCommand('palisade-no-such-command', ['x']);
     assert.equal(r.code, null);
     assert.match(r.error ?? '', /ENOENT/);
+  });
+});
+
+describe('time command parsers', () => {
+  it('never throw on whatever a command prints (fuzz)', () => {
+    const line = fc.oneof(
+      fc.string({ maxLength: 80 }),
+      fc.constantFrom('NTPSynchronized=yes', 'Leap status : Normal', 'NTS', '===='),
+    );
+    fc.assert(
+      fc.property(
+        fc.array(line, { maxLength: 20 }).map((l) => l.join('\n')),
+        (out) => {
+          const td = parseTimedatectl(out);
+          if (td) assert.equal(typeof td.synchronized, 'boolean');
+          const tr = parseChronyTracking(out);
+          if (tr) assert.equal(typeof tr.synchronized, 'boolean');
+          assert.ok([true, false, null].includes(parseChronyAuthdata(out)));
+        },
+      ),
+      { numRuns: 500 },
+    );
   });
 });
