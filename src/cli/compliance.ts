@@ -261,7 +261,7 @@ function readAttachment(file: string): { name: string; bytes: Uint8Array } {
 }
 
 /** The text table and gap list `compliance status` prints. */
-export function formatStatus(evaluation: ComplianceEvaluation): string {
+function formatStatus(evaluation: ComplianceEvaluation): string {
   const out: string[] = [];
   out.push(
     `IEC 62443-3-3 status, catalogue ${evaluation.catalogueVersion}, evaluated ${evaluation.evaluatedAt}`,

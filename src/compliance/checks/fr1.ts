@@ -1,7 +1,7 @@
 import { LISTENERS, attestation, automated, list, listeners } from './common.js';
 import { met, notMet, type Check, type CheckOutcome, type FactReader } from './types.js';
 
-/** Longest accepted password minimum: NIST SP 800-63B asks 8; Palisade's hardening guide asks 12. */
+/** The shortest minimum password length accepted: NIST SP 800-63B asks 8; the hardening guide asks 12. */
 export const MIN_PASSWORD_LENGTH = 12;
 export const MAX_LIFETIME_DAYS = 365;
 export const MAX_LOCKOUT_THRESHOLD = 10;
