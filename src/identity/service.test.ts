@@ -190,7 +190,12 @@ for (const dialect of DIALECTS) {
 
     it('wrong second factors count toward the lockout: the right code is refused once locked', async () => {
       const { secret } = await enrolledUser(w, 'greta');
-      const s = await w.identity.passwordLogin({ username: 'greta', password: GOOD, noticeAccepted: true, ...ctx('10.4.0.1') });
+      const s = await w.identity.passwordLogin({
+        username: 'greta',
+        password: GOOD,
+        noticeAccepted: true,
+        ...ctx('10.4.0.1'),
+      });
       const p = await principal(w.identity, s.token, '10.4.0.1');
       for (let i = 0; i < 5; i++) await rejectsWith(w.identity.totpLogin(p, '000000'), 'MFA_FAILED');
       await rejectsWith(w.identity.totpLogin(p, nextCode(w, secret)), 'AUTH_LOCKED');
