@@ -17,6 +17,9 @@ import { MIGRATIONS } from './migrations.js';
 import { fileSecretBox } from './secret-box.js';
 import { VERSION } from './version.js';
 
+/** The built web console: `web/dist` of the installed package (this file runs from dist/src/app/). */
+const CONSOLE_DIR = path.resolve(import.meta.dirname, '..', '..', '..', 'web', 'dist');
+
 /** Everything a command needs, opened and ready; `close()` releases it. */
 export interface PalisadeServices {
   config: Config;
@@ -145,6 +148,7 @@ export async function startPalisade(config: Config, logger: Logger): Promise<Run
       bodyLimitBytes: config.http.bodyLimitBytes,
       rateLimit: config.http.rateLimit,
       readiness: [{ name: 'database', check: () => database.ping() }],
+      consoleDir: CONSOLE_DIR,
       guard: createGuard({ identity, access, audit }),
       routes: [
         identityRoutes(identity),
@@ -169,7 +173,12 @@ export async function startPalisade(config: Config, logger: Logger): Promise<Run
             );
           },
         }),
-        async (instance) => instance.register(auditRoutes, { log: audit, actorOf: actor }),
+        async (instance) =>
+          instance.register(auditRoutes, {
+            log: audit,
+            actorOf: actor,
+            workDir: path.join(services.dataDir, 'tmp', 'audit-exports'),
+          }),
       ],
     });
     await app.listen({ host: config.http.host, port: config.http.port });
