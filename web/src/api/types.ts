@@ -1,0 +1,164 @@
+// Shapes of the API answers the console reads (see the OpenAPI document at /api/openapi.json).
+
+export type SessionState = 'active' | 'needs-password-change' | 'needs-mfa' | 'needs-mfa-enrolment';
+
+export interface UserSummary {
+  id: string;
+  username: string;
+  displayName: string;
+}
+
+export interface SignInStep {
+  state: SessionState;
+  csrfToken: string;
+  user: UserSummary;
+  expiresAt: string;
+}
+
+export interface SessionInfo {
+  user: UserSummary;
+  state: SessionState;
+  authMethods: string;
+  csrfToken: string;
+  expiresAt: string;
+  mfaRequired: boolean;
+  hasSecondFactor: boolean;
+}
+
+export interface AuthConfig {
+  notice: string;
+  passwordMinLength: number;
+  oidc: { enabled: boolean; label: string };
+}
+
+export interface MyPermissions {
+  userId: string;
+  username: string;
+  kind: string;
+  /** permission -> scopes it is held on */
+  permissions: Record<string, string[]>;
+  grants: { grantId: string; role: string; scope: string }[];
+}
+
+export interface Account {
+  id: string;
+  username: string;
+  displayName: string;
+  kind: 'human' | 'service';
+  mustChangePassword: boolean;
+  disabled: boolean;
+  sso: boolean;
+  createdAt: string;
+  lastLoginAt: string | null;
+}
+
+export interface Role {
+  id: string;
+  name: string;
+  description: string;
+  permissions: string[];
+  builtIn: boolean;
+  mfaRequired: boolean;
+}
+
+export interface Grant {
+  id: string;
+  userId: string;
+  roleId: string;
+  scope: string;
+  createdAt: string;
+  createdBy: string;
+}
+
+export interface PermissionInfo {
+  id: string;
+  description: string;
+}
+
+export interface Session {
+  id: string;
+  userId: string;
+  state: SessionState;
+  authMethods: string;
+  createdAt: string;
+  lastSeenAt: string;
+  expiresAt: string;
+  address: string;
+  userAgent: string;
+  current: boolean;
+}
+
+export interface ApiToken {
+  id: string;
+  userId: string;
+  name: string;
+  permissions: string[] | null;
+  expiresAt: string;
+  createdAt: string;
+  createdBy: string;
+  revokedAt: string | null;
+  lastUsedAt: string | null;
+}
+
+export interface Site {
+  id: string;
+  name: string;
+  description: string;
+}
+
+export interface Zone {
+  id: string;
+  siteId: string;
+  name: string;
+  description: string;
+  /** Target security level per foundational requirement, FR1..FR7 */
+  slTarget: number[];
+}
+
+export interface AuditEvent {
+  v: number;
+  time: string;
+  action: string;
+  outcome: 'success' | 'denied' | 'failure';
+  actor: { type: string; id: string; name?: string; auth?: string; address?: string };
+  target?: { type: string; id: string; zone?: string };
+  reason?: string;
+  details?: Record<string, unknown>;
+}
+
+export interface AuditPage {
+  events: { index: number; event: AuditEvent }[];
+  nextCursor?: string;
+}
+
+export interface Checkpoint {
+  origin: string;
+  size: number;
+  rootHash: string;
+  note: string;
+  verifierKey: string;
+}
+
+export interface VerifyReport {
+  ok: boolean;
+  log: string;
+  origin: string;
+  keys: string[];
+  entries: number;
+  checkpoints: number;
+  treeSize: number;
+  rootHash: string;
+  failure?: { index: number | null; reason: string };
+}
+
+export interface PreparedExport {
+  id: string;
+  treeSize: number;
+  rootHash: string;
+  entries: number;
+  checkpoints: number;
+  bytes: number;
+  fileName: string;
+  download: string;
+  expiresAt: string;
+}
