@@ -298,8 +298,12 @@ export function accessRoutes(access: AccessService): FastifyPluginAsync {
           summary: 'Approve a pending request (not your own); the action then runs',
           tags: ['approvals'],
           params: IdParam,
+          // The reason is optional when approving: `{}` (or no body at all) approves without one.
           body: Type.Optional(
-            Type.Object({ reason: Type.String({ maxLength: 500 }) }, { additionalProperties: false }),
+            Type.Object(
+              { reason: Type.Optional(Type.String({ maxLength: 500 })) },
+              { additionalProperties: false },
+            ),
           ),
           response: { 200: ApprovalBody, ...errors },
         },

@@ -6,6 +6,13 @@ import { SelectField, TextField } from '../ui/fields';
 import { ErrorNote } from '../ui/ErrorNote';
 import { PageHeader, formatTime, useAction, useLoad } from '../ui/widgets';
 
+const UUID = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/g;
+
+/** Summaries name users by id; show their user names where this person may list accounts. */
+export function readable(summary: string, who: (id: string) => string): string {
+  return summary.replace(UUID, (id) => who(id));
+}
+
 const STATUSES = ['pending', 'approved', 'rejected', 'expired', 'failed'] as const;
 
 /** Four-eyes decisions (approvals.decide): approve or reject what someone else asked for. */
@@ -64,18 +71,18 @@ function ApprovalCard({
   const action = useAction();
   const own = a.requestedBy === me.session.user.id;
   const decide = async (verdict: 'approve' | 'reject') => {
-    const r = await action.run(() =>
-      api.post(
-        `/api/approvals/${a.id}/${verdict}`,
-        reason ? { reason } : verdict === 'reject' ? { reason } : {},
-      ),
-    );
+    // Approving takes an optional reason; rejecting requires one.
+    const reasonText = reason.trim();
+    const r = await action.run(async () => {
+      await api.post(`/api/approvals/${a.id}/${verdict}`, reasonText ? { reason: reasonText } : {});
+      return true;
+    });
     if (r !== undefined) onDecided();
   };
   return (
     <li className="card" aria-labelledby={`appr-${a.id}`}>
       <h2 id={`appr-${a.id}`} className="card-title">
-        {a.summary}
+        {readable(a.summary, who)}
       </h2>
       <dl className="facts">
         <dt>Action</dt>

@@ -3,13 +3,19 @@ import type { Session } from '../api/types';
 import { useMe } from '../auth/me';
 import { ErrorNote } from '../ui/ErrorNote';
 import { PageHeader, formatTime, useAction, useLoad } from '../ui/widgets';
+import { readable } from './Approvals';
 import { SessionTable } from './Sessions';
+import type { Account } from '../api/types';
 
 /** What everyone can see about themselves: roles, sessions, and the requests they are waiting on. */
 export function MyAccountPage() {
   const me = useMe();
   const sessions = useLoad(() => api.get<Session[]>('/api/me/sessions'));
   const requests = useLoad(() => api.get<Approval[]>('/api/me/approvals'));
+  const users = useLoad(() =>
+    me.canEverywhere('users.manage') ? api.get<Account[]>('/api/users') : Promise.resolve([] as Account[]),
+  );
+  const name = (id: string) => users.data?.find((u) => u.id === id)?.username ?? id.slice(0, 8);
   const action = useAction();
   return (
     <>
@@ -61,7 +67,7 @@ export function MyAccountPage() {
             <tbody>
               {requests.data.map((a) => (
                 <tr key={a.id}>
-                  <td>{a.summary}</td>
+                  <td>{readable(a.summary, name)}</td>
                   <td>{formatTime(a.requestedAt)}</td>
                   <td>
                     <span
