@@ -350,7 +350,7 @@ function VerifyPanel() {
           <div className="note note-ok" role="status">
             <strong>Verified.</strong> {report.entries.toLocaleString()} events match {report.checkpoints}{' '}
             signed checkpoints. Tree size {report.treeSize.toLocaleString()}, root{' '}
-            <code className="hash">{report.rootHash}</code>
+            <code className="hash">{base64ToHex(report.rootHash)}</code>
           </div>
         ) : (
           <div className="note note-error" role="alert">
@@ -406,6 +406,14 @@ function ExportPanel() {
       )}
     </section>
   );
+}
+
+/** Verification reports give the root in base64 (as checkpoint notes do); the page shows hashes in hex. */
+function base64ToHex(b64: string): string {
+  return Array.from(
+    Uint8Array.from(atob(b64), (c) => c.charCodeAt(0)),
+    (b) => b.toString(16).padStart(2, '0'),
+  ).join('');
 }
 
 function formatBytes(n: number): string {

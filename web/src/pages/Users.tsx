@@ -249,13 +249,13 @@ function AccountDetail({
           onConfirm={() => act('Account deleted.', () => api.delete(`/api/users/${account.id}`))}
         />
       </div>
-      {canRoles && <Grants userId={account.id} />}
+      {canRoles && <Grants userId={account.id} username={account.username} />}
     </section>
   );
 }
 
 /** A user's grants: role on scope; adding or removing may wait for a second person. */
-export function Grants({ userId }: { userId: string }) {
+export function Grants({ userId, username }: { userId: string; username: string }) {
   const me = useMe();
   const grants = useLoad(() => api.get<Grant[]>(`/api/users/${userId}/grants`), [userId]);
   const roles = useLoad(() => api.get<Role[]>('/api/roles'));
@@ -275,7 +275,7 @@ export function Grants({ userId }: { userId: string }) {
     <section aria-labelledby="grants-title" className="panel">
       <h3 id="grants-title">Roles and where they apply</h3>
       <ErrorNote error={grants.error ?? roles.error ?? scopes.error} />
-      {pending && <ApprovalNotice approval={pending} />}
+      {pending && <ApprovalNotice approval={pending} who={(id) => (id === userId ? username : id)} />}
       <ul className="plain">
         {grants.data?.length === 0 && (
           <li className="muted">No roles: this person can sign in but do nothing.</li>

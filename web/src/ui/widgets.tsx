@@ -66,11 +66,14 @@ export function OneTimeSecret({
 }
 
 /** The requester's side of dual approval: what happened and where to follow it. */
-export function ApprovalNotice({ approval }: { approval: Approval }) {
+export function ApprovalNotice({ approval, who }: { approval: Approval; who?: (id: string) => string }) {
+  const summary = who
+    ? approval.summary.replace(/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/g, who)
+    : approval.summary;
   return (
     <div className="note note-info" role="status">
       <strong>Waiting for a second person.</strong> This change needs approval by another authorised person
-      before it takes effect: “{approval.summary}”. Request {approval.id.slice(0, 8)}, expires{' '}
+      before it takes effect: “{summary}”. Request {approval.id.slice(0, 8)}, expires{' '}
       {formatTime(approval.expiresAt)}. Follow it under <a href={href('/me')}>My account</a>.
     </div>
   );
