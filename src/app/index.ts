@@ -1,5 +1,6 @@
 export {
   startPalisade,
+  assembleServer,
   openServices,
   openState,
   prepareDataDir,
@@ -7,5 +8,14 @@ export {
   type RunningPalisade,
 } from './palisade.js';
 export { openAudit, auditOrigin, SYSTEM_ACTOR } from './audit.js';
+export {
+  complianceZones,
+  createComplianceService,
+  databaseFactSource,
+  factSources,
+  httpFactSource,
+  type ComplianceService,
+} from './compliance.js';
+export { openCompliance, type ComplianceContext } from './compliance-context.js';
 export { MIGRATIONS } from './migrations.js';
 export { VERSION } from './version.js';

@@ -1,5 +1,6 @@
 import { accessMigration } from '../access/index.js';
 import { auditMigrations } from '../audit/index.js';
+import { complianceMigration } from '../compliance/index.js';
 import { foundationMigrations, type Migration } from '../db/index.js';
 import { identityMigration } from '../identity/index.js';
 import { networkMigration } from '../network/index.js';
@@ -14,4 +15,5 @@ export const MIGRATIONS: readonly Migration[] = [
   networkMigration(3),
   identityMigration(4),
   accessMigration(5),
+  complianceMigration(6),
 ];

@@ -1,8 +1,12 @@
 import { mkdirSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { accessRoutes, AccessService, scopesFor, subjectOf } from '../access/index.js';
 import { auditRoutes, type AuditActor, type AuditLog } from '../audit/index.js';
+import { complianceRoutes, ComplianceStore, effectiveCatalogue, toSlVector } from '../compliance/index.js';
 import type { Config } from '../config/index.js';
 import { migrate, openDatabase, type Database } from '../db/index.js';
 import { buildHttpServer, ensureTlsMaterial, type TlsMaterial } from '../http/index.js';
@@ -10,6 +14,7 @@ import { identityRoutes, principalOf, type IdentityService } from '../identity/i
 import type { Logger } from '../log/index.js';
 import { networkRoutes, ZoneDirectory } from '../network/index.js';
 import { openAudit, SYSTEM_ACTOR } from './audit.js';
+import { createComplianceService, type ComplianceService } from './compliance.js';
 import { createGuard } from './guard.js';
 import { createIdentity, PublicOrigin } from './identity.js';
 import { ensureInstanceId } from './instance.js';
@@ -40,6 +45,7 @@ export interface RunningPalisade extends PalisadeServices {
   url: string;
   port: number;
   tls: TlsMaterial;
+  compliance: ComplianceService;
   stop(): Promise<void>;
 }
 
@@ -83,7 +89,7 @@ export async function openServices(
   try {
     audit = await openAudit(config, database, instanceId, logger, options);
     const zones = new ZoneDirectory(database);
-    await zones.ensureDefaults([2, 2, 2, 2, 2, 2, 2]);
+    await zones.ensureDefaults(toSlVector(config.compliance.defaultTarget, 'compliance.defaultTarget'));
     const access = new AccessService(database, audit, config.access.dualApproval);
     await access.store.syncBuiltInRoles();
     const origin = new PublicOrigin(config.http.publicUrl);
@@ -120,67 +126,109 @@ export async function openServices(
   }
 }
 
+/**
+ * Builds the HTTPS server with every module's routes, without listening. `startPalisade` listens on it;
+ * the compliance commands assemble the same server to observe it.
+ */
+export async function assembleServer(
+  services: PalisadeServices,
+  logger: Logger,
+): Promise<{ app: FastifyInstance; tls: TlsMaterial; compliance: ComplianceService }> {
+  const { config, database, audit, identity, access, zones } = services;
+  const catalogue = effectiveCatalogue(config.compliance.gatingOverrides);
+  const complianceStore = new ComplianceStore(database);
+  const tls = await ensureTlsMaterial({
+    dataDir: services.dataDir,
+    certFile: config.http.tls.certFile,
+    keyFile: config.http.tls.keyFile,
+    hostnames: [config.http.host],
+  });
+  const actor = (request: FastifyRequest): AuditActor => {
+    const p = principalOf(request);
+    return {
+      type: p.kind === 'service' ? 'service' : 'user',
+      id: p.userId,
+      name: p.username,
+      auth: p.auth,
+      address: p.address,
+    };
+  };
+  const app = await buildHttpServer({
+    tls,
+    logger,
+    version: VERSION,
+    bodyLimitBytes: config.http.bodyLimitBytes,
+    rateLimit: config.http.rateLimit,
+    readiness: [{ name: 'database', check: () => database.ping() }],
+    consoleDir: CONSOLE_DIR,
+    guard: createGuard({ identity, access, audit }),
+    routes: [
+      identityRoutes(identity),
+      accessRoutes(access),
+      networkRoutes({
+        zones,
+        audit,
+        actor,
+        visible: (request, all) => {
+          const scopes = scopesFor(subjectOf(request), 'zone.view');
+          return new Set(
+            all
+              .filter((z) =>
+                scopes.some(
+                  (s) =>
+                    s.kind === 'all' ||
+                    (s.kind === 'site' && s.id === z.siteId) ||
+                    (s.kind === 'zone' && s.id === z.id),
+                ),
+              )
+              .map((z) => z.id),
+          );
+        },
+      }),
+      async (instance) =>
+        instance.register(auditRoutes, {
+          log: audit,
+          actorOf: actor,
+          workDir: path.join(services.dataDir, 'tmp'),
+        }),
+      complianceRoutes({
+        catalogue,
+        store: complianceStore,
+        evaluate: () => compliance.evaluate(),
+        subject: (request) =>
+          request.principal && { id: request.principal.userId, name: request.principal.username },
+        recorded: async (request, action, details) => {
+          await audit.append({
+            action,
+            outcome: 'success',
+            actor: actor(request),
+            target: {
+              type: 'compliance-record',
+              id: details.id ?? '',
+              ...(details.zone && { zone: details.zone }),
+            },
+            details,
+          });
+        },
+        pack: async (request) => {
+          const dir = await mkdtemp(path.join(tmpdir(), 'palisade-pack-'));
+          const result = await compliance.pack(path.join(dir, 'evidence-pack'), actor(request));
+          return { zip: result.zip, cleanup: () => rm(dir, { recursive: true, force: true }) };
+        },
+      }),
+    ],
+  });
+  // The compliance service observes the assembled server itself (its listener, routes and headers).
+  const compliance = createComplianceService(app, services, catalogue, complianceStore);
+  return { app, tls, compliance };
+}
+
 /** Assembles and starts the server. The composition root: the only place that knows every module. */
 export async function startPalisade(config: Config, logger: Logger): Promise<RunningPalisade> {
   const services = await openServices(config, logger, { periodicCheckpoints: true });
-  const { database, audit, identity, access, zones, instanceId } = services;
+  const { database, audit, instanceId } = services;
   try {
-    const tls = await ensureTlsMaterial({
-      dataDir: services.dataDir,
-      certFile: config.http.tls.certFile,
-      keyFile: config.http.tls.keyFile,
-      hostnames: [config.http.host],
-    });
-    const actor = (request: Parameters<typeof principalOf>[0]): AuditActor => {
-      const p = principalOf(request);
-      return {
-        type: p.kind === 'service' ? 'service' : 'user',
-        id: p.userId,
-        name: p.username,
-        auth: p.auth,
-        address: p.address,
-      };
-    };
-    const app = await buildHttpServer({
-      tls,
-      logger,
-      version: VERSION,
-      bodyLimitBytes: config.http.bodyLimitBytes,
-      rateLimit: config.http.rateLimit,
-      readiness: [{ name: 'database', check: () => database.ping() }],
-      consoleDir: CONSOLE_DIR,
-      guard: createGuard({ identity, access, audit }),
-      routes: [
-        identityRoutes(identity),
-        accessRoutes(access),
-        networkRoutes({
-          zones,
-          audit,
-          actor,
-          visible: (request, all) => {
-            const scopes = scopesFor(subjectOf(request), 'zone.view');
-            return new Set(
-              all
-                .filter((z) =>
-                  scopes.some(
-                    (s) =>
-                      s.kind === 'all' ||
-                      (s.kind === 'site' && s.id === z.siteId) ||
-                      (s.kind === 'zone' && s.id === z.id),
-                  ),
-                )
-                .map((z) => z.id),
-            );
-          },
-        }),
-        async (instance) =>
-          instance.register(auditRoutes, {
-            log: audit,
-            actorOf: actor,
-            workDir: path.join(services.dataDir, 'tmp', 'audit-exports'),
-          }),
-      ],
-    });
+    const { app, tls, compliance } = await assembleServer(services, logger);
     await app.listen({ host: config.http.host, port: config.http.port });
     const address = app.server.address() as AddressInfo;
     services.origin.bind(address.port);
@@ -198,6 +246,7 @@ export async function startPalisade(config: Config, logger: Logger): Promise<Run
       url,
       port: address.port,
       tls,
+      compliance,
       async stop() {
         await app.close();
         await audit.append({

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { mkdir, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
@@ -14,7 +14,10 @@ export interface AuditRoutesOptions {
   log: AuditLog;
   /** Who is asking: the authentication hook's subject, as an audit actor. */
   actorOf: (request: FastifyRequest) => AuditActor;
-  /** A private folder for export folders waiting to be downloaded (emptied at start and close). */
+  /**
+   * Where exports wait for their download: each server makes its own private folder inside (removed at
+   * close), so two processes on one data dir never touch each other's exports.
+   */
   workDir: string;
 }
 
@@ -299,11 +302,12 @@ export const auditRoutes: FastifyPluginAsync<AuditRoutesOptions> = async (app, {
     { owner: string; folder: string; dir: string; timer: NodeJS.Timeout; summary: Record<string, unknown> }
   >();
   let preparing = false;
-  await rm(workDir, { recursive: true, force: true });
+  await mkdir(workDir, { recursive: true, mode: 0o700 });
+  const exportsDir = await mkdtemp(path.join(workDir, 'audit-exports-'));
   app.addHook('onClose', async () => {
     for (const e of exports.values()) clearTimeout(e.timer);
     exports.clear();
-    await rm(workDir, { recursive: true, force: true });
+    await rm(exportsDir, { recursive: true, force: true });
   });
 
   app.post(
@@ -328,7 +332,7 @@ export const auditRoutes: FastifyPluginAsync<AuditRoutesOptions> = async (app, {
         reply,
         async (progress) => {
           const id = randomUUID();
-          const folder = path.join(workDir, id);
+          const folder = path.join(exportsDir, id);
           await mkdir(folder, { recursive: true, mode: 0o700 });
           try {
             // Recorded first, so that the export covers its own request.

@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { VERSION } from '../app/index.js';
 import { isPalisadeError, describeError } from '../errors/index.js';
 import { registerAudit } from './audit.js';
+import { registerCompliance } from './compliance.js';
 import { registerInit } from './init.js';
 import { registerServe } from './serve.js';
 import { registerSim } from './sim.js';
@@ -21,6 +22,7 @@ export function buildProgram(): Command {
   registerAudit(program);
   registerUsers(program);
   registerSim(program);
+  registerCompliance(program);
   return program;
 }
 
