@@ -5,6 +5,7 @@ import { after, before, describe, it } from 'node:test';
 import type { Browser } from 'playwright-core';
 import { verifyExport } from '../../src/audit/index.js';
 import { totpCode } from '../support/api-client.js';
+import { runCli } from '../support/cli.js';
 import { launchChromium } from '../support/browser.js';
 import { DIALECTS } from '../support/dialects.js';
 import { signedInUser, startTestServer, TEST_PASSWORD, type TestServer } from '../support/server.js';
@@ -139,6 +140,7 @@ describe('web console in Chromium', () => {
     assert.deepEqual(await navigation(page), {
       Configure: ['Zones'],
       Security: ['Users & roles', 'Sessions', 'API tokens', 'Approvals'],
+      Assurance: ['Compliance'],
       You: ['My account'],
     });
 
@@ -301,6 +303,47 @@ describe('web console in Chromium', () => {
     await page.getByLabel('Action').fill('audit.exported');
     await page.getByRole('button', { name: 'Search', exact: true }).click();
     await page.locator('table.events tbody tr', { hasText: 'aurelia' }).first().waitFor();
+    assert.deepEqual(tab.errors, []);
+    await tab.context.close();
+  });
+
+  it('compliance: SL-A against SL-T per zone, drill-down to evidence, an attestation recorded, and an evidence pack that `palisade compliance verify` accepts', async () => {
+    const officer = await signedInUser(server, 'sigrid', [{ role: 'security-admin', scope: 'all' }]);
+    const tab = await openConsole(browser, server);
+    const { page } = tab;
+    await signIn(page, 'sigrid', TEST_PASSWORD, officer.totpSecret);
+    assert.deepEqual((await navigation(page)).Assurance, ['Audit', 'Compliance']);
+    await goTo(page, 'Compliance');
+    const chart = page.getByRole('img', { name: /FR1 achieved \d of target \d/ });
+    await chart.waitFor();
+    // The default zone's target is SL 2 everywhere; the chart names both vectors.
+    assert.match((await chart.getAttribute('aria-label'))!, /FR7 achieved \d of target 2/);
+
+    // Drill down to an organisational requirement and attest it for this zone.
+    await page.getByLabel('Foundational requirement').selectOption('7');
+    await page.locator('table').getByRole('link', { name: /SR 7\.3 RE1/ }).click();
+    await page.getByRole('heading', { name: /SR 7\.3 RE1/ }).waitFor();
+    await page
+      .getByLabel('Statement')
+      .fill('Restore test done 2026-11-02, ticket OPS-4411; report in the ISMS folder.');
+    await page.getByRole('button', { name: 'Record attestation' }).click();
+    await page.getByText('Attested met').waitFor();
+    const row = page.getByRole('row').filter({ hasText: 'SR 7.3 RE1' });
+    assert.match(await row.innerText(), /attested/);
+    await assertAllControlsNamed(page, 'compliance');
+    await screenshot(page, 'compliance');
+
+    await page.getByRole('button', { name: 'Produce evidence pack' }).click();
+    const [download] = await Promise.all([
+      page.waitForEvent('download'),
+      page.getByText(/^Saved /).waitFor(),
+    ]);
+    const file = path.join(tempDir(), download.suggestedFilename());
+    await download.saveAs(file);
+    assert.match(file, /\.zip$/);
+    const verified = runCli(['compliance', 'verify', file]);
+    assert.equal(verified.status, 0, verified.stdout + verified.stderr);
+    assert.match(verified.stdout, /OK: the pack is intact and signed/);
     assert.deepEqual(tab.errors, []);
     await tab.context.close();
   });

@@ -84,6 +84,48 @@ class Api {
     return result;
   }
 
+  /**
+   * A file produced on request (POST), fetched with the session and CSRF header, counted as it arrives,
+   * then handed to the browser as a download under the server's file name.
+   */
+  async download(
+    path: string,
+    onProgress: (received: number, total: number | undefined) => void,
+    body: unknown = {},
+  ): Promise<{ fileName: string; bytes: number }> {
+    const res = await this.#fetch('POST', path, body, '*/*');
+    const total = Number(res.headers.get('content-length')) || undefined;
+    const disposition = res.headers.get('content-disposition') ?? '';
+    const fileName = /filename="([^"]+)"/.exec(disposition)?.[1] ?? 'download';
+    const chunks: Uint8Array[] = [];
+    let received = 0;
+    if (res.body) {
+      const reader = res.body.getReader();
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        chunks.push(value);
+        received += value.length;
+        onProgress(received, total);
+      }
+    }
+    const url = URL.createObjectURL(
+      new Blob(chunks as BlobPart[], { type: res.headers.get('content-type') ?? '' }),
+    );
+    try {
+      const a = document.createElement('a');
+      a.href = url;
+      a.download = fileName;
+      document.body.append(a);
+      a.click();
+      a.remove();
+    } finally {
+      // Give the browser a moment to start the download before the object URL goes away.
+      setTimeout(() => URL.revokeObjectURL(url), 60_000);
+    }
+    return { fileName, bytes: received };
+  }
+
   async #fetch(method: string, path: string, body: unknown, accept: string): Promise<Response> {
     const headers: Record<string, string> = { accept };
     if (body !== undefined) headers['content-type'] = 'application/json';

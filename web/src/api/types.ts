@@ -162,3 +162,95 @@ export interface PreparedExport {
   download: string;
   expiresAt: string;
 }
+
+// ------------------------------------------------------------------ compliance (docs/compliance.md)
+
+export type CheckStatus = 'met' | 'not-met' | 'not-applicable' | 'not-assessed';
+
+export interface Person {
+  id: string;
+  name: string;
+}
+
+export interface Attestation {
+  id: string;
+  requirement: string;
+  zone: string | null;
+  verdict: 'met' | 'not-applicable';
+  statement: string;
+  attestedBy: Person;
+  attachments: { name: string; sha256: string; size: number }[];
+  createdAt: string;
+  expiresAt: string;
+  revokedAt: string | null;
+}
+
+export interface Countermeasure {
+  id: string;
+  requirement: string;
+  zone: string | null;
+  description: string;
+  recordedBy: Person;
+  createdAt: string;
+  expiresAt: string;
+  revokedAt: string | null;
+}
+
+export interface Fact {
+  key: string;
+  value: unknown;
+  observedAt: string;
+  source: string;
+  zone?: string;
+}
+
+export interface RequirementResult {
+  requirement: string;
+  fr: number;
+  title: string;
+  level: number | null;
+  kind: 'automated' | 'attestation' | 'pending';
+  status: CheckStatus;
+  basis: 'observed' | 'attested' | 'compensated' | 'none';
+  check: { status: CheckStatus; reason: string; remedy?: string };
+  remedy: string | null;
+  evidence: Fact[];
+  attestation?: Attestation;
+  countermeasure?: Countermeasure;
+}
+
+export interface GapItem {
+  requirement: string;
+  title: string;
+  level: number;
+  status: CheckStatus;
+  kind: string;
+  reason: string;
+  remedy: string;
+}
+
+export interface FrGap {
+  fr: number;
+  code: string;
+  achieved: number;
+  target: number;
+  compensated: boolean;
+  next: { level: number; blockers: GapItem[] } | null;
+  toTarget: GapItem[];
+}
+
+export interface ZoneEvaluation {
+  zone: { id: string; siteId: string; name: string; description: string };
+  slTarget: number[];
+  slAchieved: number[];
+  compensated: boolean[];
+  results: RequirementResult[];
+  gaps: FrGap[];
+}
+
+export interface ComplianceResults {
+  evaluatedAt: string;
+  catalogueVersion: string;
+  zones: ZoneEvaluation[];
+  facts: { errors: { source: string; message: string }[] };
+}

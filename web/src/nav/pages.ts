@@ -1,6 +1,7 @@
 import type { ComponentType } from 'react';
 import type { Me } from '../auth/me';
 import { AuditPage } from '../pages/Audit';
+import { CompliancePage } from '../pages/Compliance';
 import { ApprovalsPage } from '../pages/Approvals';
 import { MyAccountPage } from '../pages/MyAccount';
 import { SessionsPage } from '../pages/Sessions';
@@ -12,7 +13,7 @@ import { ZonesPage } from '../pages/Zones';
  * The navigation, grouped by job. Adding a page is one entry here: its hash path, title, group, who
  * may see it (the same permission its API routes require — the server refuses the rest anyway) and
  * its component. A group with no visible page disappears. Groups not used yet are listed so that later
- * pages (live view, playback, exports, cameras, keys, compliance, onboarding, conduits, SIEM,
+ * pages (live view, playback, exports, cameras, keys, onboarding, conduits, SIEM,
  * vulnerabilities) slot in where an operator expects them.
  */
 export const NAV_GROUPS = ['Operate', 'Investigate', 'Configure', 'Security', 'Assurance', 'You'] as const;
@@ -73,7 +74,13 @@ export const PAGES: PageDef[] = [
     allowed: (me) => me.canEverywhere('audit.read'),
     component: AuditPage,
   },
-  // Assurance: Compliance (issue 5) slots in here.
+  {
+    path: '/compliance',
+    title: 'Compliance',
+    group: 'Assurance',
+    allowed: (me) => me.canEverywhere('compliance.read'),
+    component: CompliancePage,
+  },
   { path: '/me', title: 'My account', group: 'You', allowed: () => true, component: MyAccountPage },
 ];
 
