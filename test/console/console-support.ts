@@ -9,12 +9,12 @@ import { tempDir } from '../support/tmp.js';
 
 /**
  * Screenshots go to docs/console/ (committed, referenced from docs/console.md) only when
- * PALISADE_SCREENSHOTS=1: PNGs differ byte-wise on every run (times, ids), so a normal test run writes
+ * UPDATE_SCREENSHOTS=1: PNGs differ byte-wise on every run (times, ids), so a normal test run writes
  * them to a temporary folder and leaves the work tree clean. Regenerate the docs with
- * `PALISADE_SCREENSHOTS=1 npm test -- console`.
+ * `UPDATE_SCREENSHOTS=1 npm test -- console` (not a PALISADE_ variable: those are configuration overrides).
  */
 export const SCREENSHOT_DIR =
-  process.env.PALISADE_SCREENSHOTS === '1'
+  process.env.UPDATE_SCREENSHOTS === '1'
     ? fileURLToPath(new URL('../../../docs/console/', import.meta.url))
     : tempDir('palisade-screenshots-');
 mkdirSync(SCREENSHOT_DIR, { recursive: true });

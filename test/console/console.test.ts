@@ -318,10 +318,17 @@ describe('web console in Chromium', () => {
     await chart.waitFor();
     // The default zone's target is SL 2 everywhere; the chart names both vectors.
     assert.match((await chart.getAttribute('aria-label'))!, /FR7 achieved \d of target 2/);
+    const gaps = page.getByRole('complementary').locator('details.gap');
+    assert.ok((await gaps.count()) > 0, 'a fresh install has gaps to its target, listed per FR');
+    await gaps.first().locator('summary').click();
+    await screenshot(page, 'compliance');
 
     // Drill down to an organisational requirement and attest it for this zone.
     await page.getByLabel('Foundational requirement').selectOption('7');
-    await page.locator('table').getByRole('link', { name: /SR 7\.3 RE1/ }).click();
+    await page
+      .locator('table')
+      .getByRole('link', { name: /SR 7\.3 RE1/ })
+      .click();
     await page.getByRole('heading', { name: /SR 7\.3 RE1/ }).waitFor();
     await page
       .getByLabel('Statement')
@@ -331,7 +338,7 @@ describe('web console in Chromium', () => {
     const row = page.getByRole('row').filter({ hasText: 'SR 7.3 RE1' });
     assert.match(await row.innerText(), /attested/);
     await assertAllControlsNamed(page, 'compliance');
-    await screenshot(page, 'compliance');
+    await screenshot(page, 'compliance-requirement');
 
     await page.getByRole('button', { name: 'Produce evidence pack' }).click();
     const [download] = await Promise.all([

@@ -145,10 +145,13 @@ function GapList({ zone }: { zone: ZoneEvaluation }) {
       <h2 id="gaps-title">Gaps to target</h2>
       {gaps.length === 0 && <p className="muted">None: this zone reaches its target.</p>}
       {gaps.map((g) => (
-        <div key={g.fr}>
-          <h3>
-            FR{g.fr} {g.code}: SL {g.achieved} of {g.target}
-          </h3>
+        <details key={g.fr} className="gap">
+          <summary>
+            FR{g.fr} {g.code}: SL {g.achieved} of {g.target}{' '}
+            <span className="muted small">
+              ({g.toTarget.length} {g.toTarget.length === 1 ? 'requirement' : 'requirements'} to meet)
+            </span>
+          </summary>
           <ul className="plain gaps">
             {g.toTarget.map((item) => (
               <li key={item.requirement}>
@@ -162,7 +165,7 @@ function GapList({ zone }: { zone: ZoneEvaluation }) {
               </li>
             ))}
           </ul>
-        </div>
+        </details>
       ))}
     </section>
   );
