@@ -33,11 +33,11 @@ describe('palisade compliance', () => {
     assert.match(r.stdout, /FR1 IAC: SL-A 0 \(target 2\); SL 1 needs:\n {4}- SR 1\.5 .*initial credential/);
     assert.match(
       r.stdout,
-      /FR4 DC: SL-A 1 \(target 2\); SL 2 needs:\n {4}- SR 4\.1 RE1 .*\[not-assessed\]: keys module not present/,
+      /FR4 DC: SL-A 1 \(target 2\); SL 2 needs:\n {4}- SR 4\.1 RE1 .*\[not-assessed\]: no fact keys\.atRest\.coverage from keys/,
     );
     assert.match(
       r.stdout,
-      /Fact sources: http\.server, database, host\.time, compliance, identity, access, audit/,
+      /Fact sources: http\.server, database, host\.time, compliance, identity, access, audit, keys/,
     );
     assert.ok(!r.stderr.includes('incoming request'), 'the probe server stays quiet');
 

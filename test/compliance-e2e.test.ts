@@ -21,7 +21,7 @@ import { tempDir } from './support/tmp.js';
  * Issue 5's acceptance, end to end: three real configurations of a running Palisade, every fact
  * observed from the live modules (HTTP server over TLS, database, identity, access, audit, host time),
  * the exact SL-A vector of the default zone and the exact requirements blocking the next level.
- * Modules that do not exist yet (keys, network, SIEM, devices) have no fact source: their requirements
+ * Modules that do not exist yet (recording, network, SIEM, devices) have no fact source: their requirements
  * are "not assessed" and cap their FRs, as the acceptance demands.
  */
 
@@ -72,10 +72,11 @@ for (const dialect of DIALECTS) {
           /1 enabled account\(s\) still use their initial credential/,
         );
         assert.equal(result(a, 'SR 1.8').status, 'not-met', 'the generated certificate is self-signed');
+        assert.match(result(a, 'SR 1.5 RE1').check.reason, /the key provider is keyfile/);
         assert.equal(
-          result(a, 'SR 1.5 RE1').status,
+          result(a, 'SR 4.1 RE1').status,
           'not-assessed',
-          'no keys module: nothing reports the key provider',
+          'no recorder yet: video coverage is not observed',
         );
       } finally {
         await server.stop();
@@ -168,12 +169,12 @@ for (const dialect of DIALECTS) {
         const approved = await second.post(`/api/approvals/${change.body.approval.id}/approve`);
         assert.equal(approved.status, 200, JSON.stringify(approved.body));
         c = (await server.palisade.compliance.evaluate()).zones.find((z) => z.zone.id === 'default')!;
-        // SR 1.1 RE2 gates SL 3, and FR1 is already held at 2 by SR 1.7 RE1 and SR 1.5 RE1: the vector
+        // SR 1.1 RE2 gates SL 3, and FR1 is already held at 2 by SR 1.5 RE1 and SR 1.7 RE1: the vector
         // stays, and the relaxed role joins what blocks SL 3.
         assert.deepEqual(c.slAchieved, EXPECTED.c.slAchieved);
         assert.deepEqual(
           blockers(c)[0],
-          ['SR 1.1 RE2', 'SR 1.7 RE1', 'SR 1.5 RE1'],
+          ['SR 1.1 RE2', 'SR 1.5 RE1', 'SR 1.7 RE1'],
           'a setting to change ranks first',
         );
         const gap = c.gaps[0]!.next!.blockers.find((x) => x.requirement === 'SR 1.1 RE2')!;
@@ -191,7 +192,7 @@ for (const dialect of DIALECTS) {
 
 /**
  * Exact expectations, observed and reviewed. FR5-FR7 wait for modules that do not exist yet (network,
- * SIEM, devices); FR4 waits for the keys module (encryption at rest).
+ * SIEM, devices); FR4 waits for the recorder to report that video is encrypted at rest.
  */
 const EXPECTED = {
   a: {
@@ -200,28 +201,29 @@ const EXPECTED = {
       ['SR 1.5', 'SR 1.4', 'SR 1.6', 'SR 1.13'],
       ['SR 2.2', 'SR 2.3'],
       ['SR 3.2', 'SR 3.3', 'SR 3.6'],
-      ['SR 4.1 RE1', 'SR 4.2'],
+      // Encryption at rest of video cannot be observed before the recorder reports it.
+      ['SR 4.1 RE1'],
       ['SR 5.1', 'SR 5.2', 'SR 5.3', 'SR 5.4'],
       ['SR 6.2'],
       ['SR 7.3', 'SR 7.5', 'SR 7.6'],
     ],
   },
   b: {
-    slAchieved: [2, 2, 1, 1, 0, 1, 1],
+    slAchieved: [2, 2, 2, 1, 0, 1, 1],
     compensated: [false, false, false, false, false, false, false],
     blockers: [
-      // No password lifetime yet; no key provider to observe.
-      ['SR 1.7 RE1', 'SR 1.5 RE1'],
+      // The key provider is a key file (not hardware); no password lifetime yet.
+      ['SR 1.5 RE1', 'SR 1.7 RE1'],
       // No supervisor override, no audit-storage warning; host time sync not observable here.
       ['SR 2.1 RE3', 'SR 2.9 RE1', 'SR 2.11 RE1'],
-      ['SR 3.4'],
-      ['SR 4.1 RE1', 'SR 4.2'],
+      ['SR 3.4 RE1'],
+      ['SR 4.1 RE1'],
       ['SR 5.1', 'SR 5.2', 'SR 5.4'],
       ['SR 6.2'],
       ['SR 7.8'],
     ],
   },
-  c: { slAchieved: [2, 2, 1, 1, 0, 1, 1] },
+  c: { slAchieved: [2, 2, 2, 1, 0, 1, 1] },
 };
 
 /** A server configured the hardened way: CA-issued certificate, OIDC requiring MFA evidence, dual approval. */

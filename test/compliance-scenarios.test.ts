@@ -101,6 +101,7 @@ const DEFAULTS: Record<'identity' | 'access' | 'audit' | 'keys' | 'time', Facts>
   },
   keys: {
     'keys.provider.kind': 'keyfile',
+    'keys.provider.hardwareBacked': false,
     'keys.atRest.algorithm': 'AES-256-GCM',
     'keys.atRest.coverage': { video: true, secrets: true },
     'keys.cryptoShredding.enabled': true,
@@ -138,7 +139,7 @@ const HARDENED: typeof DEFAULTS = {
     'access.dualApproval.actions': ['keys.kek.destroy', 'recording.delete', 'grant.add.administrator'],
   },
   audit: DEFAULTS.audit,
-  keys: { ...DEFAULTS.keys, 'keys.provider.kind': 'pkcs11' },
+  keys: { ...DEFAULTS.keys, 'keys.provider.kind': 'pkcs11', 'keys.provider.hardwareBacked': true },
   time: {
     'time.sync': {
       status: 'synchronized',

@@ -6,13 +6,13 @@ import {
   effectiveCatalogue,
   evaluateCompliance,
   writeEvidencePack,
-  fileEvidenceSigner,
   timeFactSource,
   toSlVector,
   type ComplianceEvaluation,
   type EffectiveCatalogue,
   type FactSource,
   type JsonValue,
+  type EvidenceSigner,
   type PackResult,
   type Zone,
 } from '../compliance/index.js';
@@ -21,6 +21,7 @@ import { describeHttpSecurity, routeAccessTable } from '../http/index.js';
 import { accessFactSource } from '../access/index.js';
 import { auditFactSource, type AuditActor } from '../audit/index.js';
 import { identityFactSource, type IdentityTables } from '../identity/index.js';
+import { keysFactSource, type Keyring } from '../keys/index.js';
 import type { ZoneDirectory } from '../network/index.js';
 import type { PalisadeServices } from './palisade.js';
 import { VERSION } from './version.js';
@@ -103,6 +104,16 @@ function routeFacts(app: FastifyInstance): () => { publicRoutes: string[]; allGu
   };
 }
 
+/** The evidence-pack key, held by the key provider (the HSM when one is configured). */
+async function evidenceSigner(keyring: Keyring): Promise<EvidenceSigner> {
+  const key = await keyring.signer('evidence-pack');
+  return {
+    name: `${keyring.provider.kind}:evidence-pack`,
+    publicKey: key.publicKey,
+    sign: (m) => key.sign(m),
+  };
+}
+
 /** Every fact source that exists in this build. */
 export function factSources(app: FastifyInstance, services: PalisadeServices): FactRegistry {
   const { config, database, identity, access, audit } = services;
@@ -126,7 +137,8 @@ export function factSources(app: FastifyInstance, services: PalisadeServices): F
       }),
     )
     .register(accessFactSource(access, routes))
-    .register(auditFactSource({ log: audit, database, dataDir: services.dataDir }));
+    .register(auditFactSource({ log: audit, database, dataDir: services.dataDir }))
+    .register(keysFactSource({ keyring: services.keyring, kekMaxAgeDays: config.keys.kekMaxAgeDays }));
 }
 
 /** The zones of the installation with their target security levels, as the engine takes them. */
@@ -179,7 +191,7 @@ export function createComplianceService(
         attachment: (id, name) => store.attachment(id, name),
         countermeasures: await store.listCountermeasures(),
         auditCheckpoint: checkpoint,
-        signer: fileEvidenceSigner(services.dataDir),
+        signer: await evidenceSigner(services.keyring),
         generator: `Palisade ${VERSION}`,
         instanceId: services.instanceId,
       });

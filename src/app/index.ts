@@ -7,7 +7,7 @@ export {
   type PalisadeServices,
   type RunningPalisade,
 } from './palisade.js';
-export { openAudit, auditOrigin, SYSTEM_ACTOR } from './audit.js';
+export { openKeysAndAudit, auditOrigin, SYSTEM_ACTOR, type KeysAndAudit } from './audit.js';
 export {
   complianceZones,
   createComplianceService,

@@ -4,6 +4,7 @@ import { complianceMigration } from '../compliance/index.js';
 import { foundationMigrations, type Migration } from '../db/index.js';
 import { identityMigration } from '../identity/index.js';
 import { networkMigration } from '../network/index.js';
+import { keysMigration } from '../keys/index.js';
 
 /**
  * Every schema change in version order. A module adding tables appends its migrations here with the
@@ -16,4 +17,5 @@ export const MIGRATIONS: readonly Migration[] = [
   identityMigration(4),
   accessMigration(5),
   complianceMigration(6),
+  keysMigration(7),
 ];

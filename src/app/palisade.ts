@@ -4,22 +4,22 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { accessRoutes, AccessService, scopesFor, subjectOf } from '../access/index.js';
+import { accessRoutes, AccessService, actorOf, scopesFor, subjectOf } from '../access/index.js';
 import { auditRoutes, type AuditActor, type AuditLog } from '../audit/index.js';
 import { complianceRoutes, ComplianceStore, effectiveCatalogue, toSlVector } from '../compliance/index.js';
 import type { Config } from '../config/index.js';
 import { migrate, openDatabase, type Database } from '../db/index.js';
 import { buildHttpServer, ensureTlsMaterial, type TlsMaterial } from '../http/index.js';
 import { identityRoutes, principalOf, type IdentityService } from '../identity/index.js';
+import { keysRoutes, type Keyring, type KeyProvider } from '../keys/index.js';
 import type { Logger } from '../log/index.js';
 import { networkRoutes, ZoneDirectory } from '../network/index.js';
-import { openAudit, SYSTEM_ACTOR } from './audit.js';
+import { openKeysAndAudit, SYSTEM_ACTOR, type KeysAndAudit } from './audit.js';
 import { createComplianceService, type ComplianceService } from './compliance.js';
 import { createGuard } from './guard.js';
-import { createIdentity, PublicOrigin } from './identity.js';
+import { createIdentity, keyringSecretBox, PublicOrigin } from './identity.js';
 import { ensureInstanceId } from './instance.js';
 import { MIGRATIONS } from './migrations.js';
-import { fileSecretBox } from './secret-box.js';
 import { VERSION } from './version.js';
 
 /** The built web console: `web/dist` of the installed package (this file runs from dist/src/app/). */
@@ -32,6 +32,8 @@ export interface PalisadeServices {
   database: Database;
   instanceId: string;
   audit: AuditLog;
+  keyring: Keyring;
+  keyProvider: KeyProvider;
   zones: ZoneDirectory;
   access: AccessService;
   identity: IdentityService;
@@ -85,15 +87,29 @@ export async function openServices(
 ): Promise<PalisadeServices> {
   const dataDir = prepareDataDir(config.dataDir);
   const { database, instanceId } = await openState(config, logger);
-  let audit: AuditLog | undefined;
+  let custody: KeysAndAudit | undefined;
   try {
-    audit = await openAudit(config, database, instanceId, logger, options);
+    custody = await openKeysAndAudit(config, database, instanceId, logger, options);
+    const { audit, keyring } = custody;
     const zones = new ZoneDirectory(database);
     await zones.ensureDefaults(toSlVector(config.compliance.defaultTarget, 'compliance.defaultTarget'));
     const access = new AccessService(database, audit, config.access.dualApproval);
     await access.store.syncBuiltInRoles();
+    // Destroying a zone's KEK shreds everything sealed under it: it always waits for a second person.
+    access.approvals.register('keys.kek.destroy', async (payload, { approvedBy }) => {
+      const { zone } = payload as { zone: string };
+      await keyring.destroyKek(zone, { actor: actorOf(approvedBy) });
+      return { destroyed: zone };
+    });
     const origin = new PublicOrigin(config.http.publicUrl);
-    const identity = createIdentity({ config, database, audit, access, box: fileSecretBox(dataDir), origin });
+    const identity = createIdentity({
+      config,
+      database,
+      audit,
+      access,
+      box: keyringSecretBox(keyring),
+      origin,
+    });
     const firstAdministrator = await identity.ensureFirstAdministrator(async (userId) => {
       await access.store.addGrant({
         userId,
@@ -102,25 +118,27 @@ export async function openServices(
         createdBy: 'palisade.init',
       });
     });
-    const log = audit;
+    const opened = custody;
     return {
       config,
       dataDir,
       database,
       instanceId,
-      audit: log,
+      audit,
+      keyring,
+      keyProvider: custody.provider,
       zones,
       access,
       identity,
       origin,
       firstAdministrator,
       async close() {
-        await log.close();
+        await opened.close();
         await database.close();
       },
     };
   } catch (err) {
-    await audit?.close();
+    await custody?.close();
     await database.close();
     throw err;
   }
@@ -134,7 +152,7 @@ export async function assembleServer(
   services: PalisadeServices,
   logger: Logger,
 ): Promise<{ app: FastifyInstance; tls: TlsMaterial; compliance: ComplianceService }> {
-  const { config, database, audit, identity, access, zones } = services;
+  const { config, database, audit, identity, access, zones, keyring } = services;
   const catalogue = effectiveCatalogue(config.compliance.gatingOverrides);
   const complianceStore = new ComplianceStore(database);
   const tls = await ensureTlsMaterial({
@@ -191,6 +209,21 @@ export async function assembleServer(
           actorOf: actor,
           workDir: path.join(services.dataDir, 'tmp'),
         }),
+      keysRoutes({
+        keyring,
+        actor,
+        rewrapBatchSize: config.keys.rewrapBatchSize,
+        requestKekDestruction: async (request, zone, reason) => {
+          const approval = await access.approvals.request({
+            action: 'keys.kek.destroy',
+            summary: `destroy the key-encryption key of zone ${zone}: ${reason}`,
+            payload: { zone },
+            by: subjectOf(request),
+          });
+          const { payload: _payload, ...visible } = approval;
+          return visible;
+        },
+      }),
       complianceRoutes({
         catalogue,
         store: complianceStore,
@@ -241,6 +274,7 @@ export async function startPalisade(config: Config, logger: Logger): Promise<Run
       target: { type: 'instance', id: instanceId },
       details: { version: VERSION, url, database: database.dialect, tlsFingerprint: tls.fingerprint256 },
     });
+    const rewraps = resumeRewraps(services, logger);
     return {
       ...services,
       url,
@@ -249,6 +283,7 @@ export async function startPalisade(config: Config, logger: Logger): Promise<Run
       compliance,
       async stop() {
         await app.close();
+        await rewraps.stop();
         await audit.append({
           action: 'system.stopped',
           outcome: 'success',
@@ -264,4 +299,31 @@ export async function startPalisade(config: Config, logger: Logger): Promise<Run
     await services.close();
     throw err;
   }
+}
+
+/**
+ * Re-wrap jobs left running by a crash or a stop continue in the background at start; a stop pauses
+ * them between batches (they resume at the next start).
+ */
+function resumeRewraps(services: PalisadeServices, logger: Logger): { stop(): Promise<void> } {
+  const controller = new AbortController();
+  const running = (async () => {
+    const jobs = await services.keyring.rewrapJobs({ state: 'running' });
+    for (const kekId of new Set(jobs.map((j) => j.kekId))) {
+      if (controller.signal.aborted) return;
+      logger.info({ zone: kekId }, 'resuming key re-wrap');
+      await services.keyring.rewrap(kekId, {
+        batchSize: services.config.keys.rewrapBatchSize,
+        signal: controller.signal,
+      });
+    }
+  })().catch((err: unknown) => {
+    if (!controller.signal.aborted) logger.error({ err }, 're-wrap stopped; it resumes at the next start');
+  });
+  return {
+    async stop() {
+      controller.abort();
+      await running;
+    },
+  };
 }

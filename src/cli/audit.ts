@@ -2,7 +2,7 @@ import { readFileSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
-import { openAudit, openState } from '../app/index.js';
+import { openKeysAndAudit, openState } from '../app/index.js';
 import {
   verifyExport,
   type AuditActor,
@@ -25,11 +25,13 @@ async function withAudit<T>(flags: StateFlags, fn: (audit: AuditLog) => Promise<
   const logger = loggerFor(config);
   const { database, instanceId } = await openState(config, logger);
   try {
-    const audit = await openAudit(config, database, instanceId, logger, { periodicCheckpoints: false });
+    const custody = await openKeysAndAudit(config, database, instanceId, logger, {
+      periodicCheckpoints: false,
+    });
     try {
-      return await fn(audit);
+      return await fn(custody.audit);
     } finally {
-      await audit.close();
+      await custody.close();
     }
   } finally {
     await database.close();

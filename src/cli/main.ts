@@ -4,6 +4,7 @@ import { isPalisadeError, describeError } from '../errors/index.js';
 import { registerAudit } from './audit.js';
 import { registerCompliance } from './compliance.js';
 import { registerInit } from './init.js';
+import { registerKeys } from './keys.js';
 import { registerServe } from './serve.js';
 import { registerSim } from './sim.js';
 import { registerUsers } from './users.js';
@@ -21,6 +22,7 @@ export function buildProgram(): Command {
   registerInit(program);
   registerAudit(program);
   registerUsers(program);
+  registerKeys(program);
   registerSim(program);
   registerCompliance(program);
   return program;

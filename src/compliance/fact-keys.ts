@@ -245,6 +245,20 @@ export const FACT_KEYS: Readonly<Record<string, FactKeyDoc>> = {
 
   // keys
   'keys.provider.kind': { type: 'string', meaning: '`pkcs11` (HSM) or `keyfile`' },
+  'keys.provider.hardwareBacked': {
+    type: 'boolean',
+    meaning: 'keys live in a hardware device (a hardware PKCS#11 slot; SoftHSM2 and the key file are not)',
+  },
+  'keys.provider.description': { type: 'string', meaning: 'the provider in one line, for people' },
+  'keys.kek.oldestAgeDays': {
+    type: 'number',
+    meaning: 'age in days of the oldest active key-encryption key',
+  },
+  'keys.kek.maxAgeDays': {
+    type: 'number',
+    meaning: 'age after which a key-encryption key is due for rotation',
+  },
+  'keys.secrets.sealed': { type: 'number', meaning: 'secrets stored sealed by the key provider' },
   'keys.atRest.algorithm': { type: 'string', meaning: 'encryption of data at rest, e.g. `AES-256-GCM`' },
   'keys.atRest.coverage': { type: 'object', meaning: '`{ video, secrets }`: what is encrypted at rest' },
   'keys.cryptoShredding.enabled': {

@@ -60,6 +60,9 @@ function openSqlite(file: string): Database {
   handle.pragma('journal_mode = WAL');
   handle.pragma('synchronous = FULL');
   handle.pragma('foreign_keys = ON');
+  // Deleted and overwritten content is zeroed in the file rather than left in free space: a
+  // crypto-shredded (destroyed) wrapped data key must not stay readable on disk.
+  handle.pragma('secure_delete = ON');
   handle.pragma('busy_timeout = 5000');
   const inode = file === ':memory:' ? 0 : statSync(file).ino;
   const kysely = new Kysely<FoundationTables>({ dialect: new SqliteDialect({ database: handle }) });

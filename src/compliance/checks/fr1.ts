@@ -153,11 +153,16 @@ export const FR1_CHECKS: Check[] = [
       return met(`passwords are stored as ${algorithm} hashes and no account keeps an initial credential`);
     },
   ),
-  automated('SR 1.5 RE1', ['keys.provider.kind'], (f) => {
+  automated('SR 1.5 RE1', ['keys.provider.kind', 'keys.provider.hardwareBacked'], (f) => {
     const kind = f.string('keys.provider.kind');
-    return kind === 'pkcs11'
-      ? met('keys and credentials of programs are protected by the PKCS#11 HSM')
-      : notMet(`the key provider is ${kind}`, 'configure the PKCS#11 (HSM) key provider');
+    if (kind !== 'pkcs11')
+      return notMet(`the key provider is ${kind}`, 'configure the PKCS#11 (HSM) key provider');
+    return f.boolean('keys.provider.hardwareBacked')
+      ? met('keys and credentials of programs are protected by a hardware PKCS#11 token')
+      : notMet(
+          'the PKCS#11 token is a software token',
+          'use a hardware HSM (the PKCS#11 slot must be a hardware slot)',
+        );
   }),
   attestation(
     'SR 1.6',
@@ -232,11 +237,16 @@ export const FR1_CHECKS: Check[] = [
         )
       : notMet(list(bad), 'use an ECDSA P-256 (or stronger) or RSA 3072 certificate that is currently valid');
   }),
-  automated('SR 1.9 RE1', ['keys.provider.kind', LISTENERS], (f) => {
+  automated('SR 1.9 RE1', ['keys.provider.kind', 'keys.provider.hardwareBacked', LISTENERS], (f) => {
     const kind = f.string('keys.provider.kind');
     const soft = listeners(f).filter((l) => l.transport === 'tls' && l.privateKeyStorage !== 'hardware');
     if (kind !== 'pkcs11')
       return notMet(`the key provider is ${kind}`, 'configure the PKCS#11 (HSM) key provider');
+    if (!f.boolean('keys.provider.hardwareBacked'))
+      return notMet(
+        'the PKCS#11 token is a software token',
+        'use a hardware HSM (the PKCS#11 slot must be a hardware slot)',
+      );
     return soft.length === 0
       ? met('authentication keys are held in hardware')
       : notMet(

@@ -8,8 +8,6 @@ export {
   type PackManifest,
 } from './manifest.js';
 export {
-  EVIDENCE_KEY_FILE,
-  fileEvidenceSigner,
   keyFingerprint,
   publicKeyFromRaw,
   rawPublicKey,

@@ -1,3 +1,4 @@
+import { generateKeyPairSync, sign as cryptoSign } from 'node:crypto';
 import assert from 'node:assert/strict';
 import {
   appendFileSync,
@@ -16,22 +17,33 @@ import { before, describe, it } from 'node:test';
 import fc from 'fast-check';
 import { tempDir } from '../../../test/support/tmp.js';
 import { PalisadeError } from '../../errors/index.js';
+
 import {
   CHECKS,
-  EVIDENCE_KEY_FILE,
   createZip,
   effectiveCatalogue,
   evaluateCompliance,
-  fileEvidenceSigner,
-  keyFingerprint,
   readZip,
   verifyEvidencePack,
   writeEvidencePack,
   type Attestation,
   type Countermeasure,
+  type EvidenceSigner,
   type PackProblemCode,
   type PackResult,
 } from '../index.js';
+
+/** An Ed25519 evidence key in memory (the server's lives in the key provider). */
+function makeSigner(): EvidenceSigner {
+  const { privateKey, publicKey } = generateKeyPairSync('ed25519');
+  return {
+    name: 'test:evidence',
+    publicKey: new Uint8Array(publicKey.export({ type: 'spki', format: 'der' }).subarray(12)),
+    sign: async (message: Uint8Array) => new Uint8Array(cryptoSign(null, message, privateKey)),
+  };
+}
+
+const SIGNER = makeSigner();
 
 const NOW = new Date('2026-06-01T12:00:00.000Z');
 const CHECKPOINT =
@@ -85,9 +97,9 @@ function evaluation() {
 }
 
 async function writePack(
-  dataDir: string,
   outDir: string,
   checkpoint: string | null = CHECKPOINT,
+  signer: EvidenceSigner = SIGNER,
 ): Promise<PackResult> {
   return writeEvidencePack({
     outDir,
@@ -97,7 +109,7 @@ async function writePack(
     attachment: async () => ATTACHMENT,
     countermeasures,
     auditCheckpoint: checkpoint,
-    signer: fileEvidenceSigner(dataDir),
+    signer,
     generator: 'Palisade 0.0.0-test',
     instanceId: 'instance-1',
   });
@@ -111,12 +123,11 @@ function codes(
 
 describe('evidence pack', () => {
   // Created here, not in the hook: tempDir() removes its folder when the enclosing suite ends.
-  const dataDir = tempDir();
   const outRoot = tempDir();
   let pack: PackResult;
 
   before(async () => {
-    pack = await writePack(dataDir, path.join(outRoot, 'pack'));
+    pack = await writePack(path.join(outRoot, 'pack'));
   });
 
   it('writes the report, every check with its evidence, catalogue, facts, attestations, countermeasures and checkpoint', () => {
@@ -179,7 +190,7 @@ describe('evidence pack', () => {
   });
 
   it('says so in the report when no audit checkpoint is given', async () => {
-    const other = await writePack(dataDir, path.join(tempDir(), 'no-checkpoint'), null);
+    const other = await writePack(path.join(tempDir(), 'no-checkpoint'), null);
     assert.ok(!other.files.some((f) => f.path === 'audit-checkpoint.txt'));
     assert.match(readFileSync(path.join(other.dir, 'report.html'), 'utf8'), /No audit checkpoint was given/);
     const summary = JSON.parse(readFileSync(path.join(other.dir, 'summary.json'), 'utf8')) as {
@@ -350,7 +361,7 @@ describe('evidence pack', () => {
   });
 
   it('tells a pack re-signed with another key from the one the auditor trusts', async () => {
-    const forger = await writePack(tempDir(), path.join(tempDir(), 'forged'));
+    const forger = await writePack(path.join(tempDir(), 'forged'), CHECKPOINT, makeSigner());
     assert.equal((await verifyEvidencePack(forger.dir)).ok, true, 'internally consistent');
     const v = await verifyEvidencePack(forger.dir, { trustedFingerprint: pack.fingerprint });
     assert.deepEqual(codes(v.problems), [['KEY_UNTRUSTED', null]]);
@@ -397,23 +408,10 @@ describe('evidence pack', () => {
   });
 
   it('refuses to write over an existing pack', async () => {
-    await assert.rejects(writePack(dataDir, pack.dir), { code: 'PACK_OUT_EXISTS' });
+    await assert.rejects(writePack(pack.dir), { code: 'PACK_OUT_EXISTS' });
     const dir = path.join(tempDir(), 'fresh');
     writeFileSync(`${dir}.zip`, 'x');
-    await assert.rejects(writePack(dataDir, dir), { code: 'PACK_OUT_EXISTS' });
-  });
-
-  it('keeps the evidence key private (0600 in a 0700 folder) and reuses it', () => {
-    const key = path.join(dataDir, EVIDENCE_KEY_FILE);
-    assert.equal(statSync(key).mode & 0o777, 0o600);
-    assert.equal(statSync(path.dirname(key)).mode & 0o777, 0o700);
-    const signer = fileEvidenceSigner(dataDir);
-    assert.equal(keyFingerprint(signer.publicKey), pack.fingerprint);
-    assert.equal(signer.publicKey.length, 32);
-    const bad = tempDir();
-    mkdirSync(path.join(bad, 'keys'));
-    writeFileSync(path.join(bad, EVIDENCE_KEY_FILE), 'not a key');
-    assert.throws(() => fileEvidenceSigner(bad), { code: 'EVIDENCE_KEY_INVALID' });
+    await assert.rejects(writePack(dir), { code: 'PACK_OUT_EXISTS' });
   });
 });
 

@@ -1,19 +1,9 @@
-import {
-  createHash,
-  createPrivateKey,
-  createPublicKey,
-  generateKeyPairSync,
-  sign,
-  verify,
-  type KeyObject,
-} from 'node:crypto';
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import path from 'node:path';
-import { PalisadeError, describeError } from '../../errors/index.js';
+import { createHash, createPublicKey, verify, type KeyObject } from 'node:crypto';
+import { PalisadeError } from '../../errors/index.js';
 
 /**
- * The evidence signer: the same shape the keys module will offer from the HSM, so the pack code does
- * not change when the key moves there. Until then a file-backed Ed25519 key in the data dir.
+ * The evidence signer: an Ed25519 key held by the key provider (the HSM when one is configured); the
+ * pack code needs only this shape.
  */
 export interface EvidenceSigner {
   /** Where the key lives, shown in the manifest (e.g. `file:keys/evidence.key`, `pkcs11:evidence`). */
@@ -23,7 +13,6 @@ export interface EvidenceSigner {
   sign(message: Uint8Array): Promise<Uint8Array>;
 }
 
-export const EVIDENCE_KEY_FILE = 'keys/evidence.key';
 /** The 12-byte DER prefix of an Ed25519 SubjectPublicKeyInfo (RFC 8410); the raw key follows. */
 const ED25519_SPKI_PREFIX = Buffer.from('302a300506032b6570032100', 'hex');
 
@@ -51,46 +40,4 @@ export function verifyEd25519(publicKey: Uint8Array, message: Uint8Array, signat
   } catch {
     return false;
   }
-}
-
-/** Loads `<dataDir>/keys/evidence.key`, creating it (0600, directory 0700) on first use. */
-export function fileEvidenceSigner(dataDir: string): EvidenceSigner {
-  const file = path.join(dataDir, EVIDENCE_KEY_FILE);
-  let pem: string;
-  try {
-    pem = readFileSync(file, 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') {
-      throw new PalisadeError('EVIDENCE_KEY_UNREADABLE', `cannot read ${file}: ${describeError(err)}`);
-    }
-    const { privateKey } = generateKeyPairSync('ed25519');
-    pem = privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
-    mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
-    const tmp = `${file}.${process.pid}.tmp`;
-    writeFileSync(tmp, pem, { mode: 0o600, flag: 'wx' });
-    renameSync(tmp, file);
-  }
-  let key: KeyObject;
-  try {
-    key = createPrivateKey(pem);
-  } catch (err) {
-    throw new PalisadeError(
-      'EVIDENCE_KEY_INVALID',
-      `${file} is not a PEM private key: ${describeError(err)}`,
-    );
-  }
-  if (key.asymmetricKeyType !== 'ed25519') {
-    throw new PalisadeError(
-      'EVIDENCE_KEY_INVALID',
-      `${file} holds a ${String(key.asymmetricKeyType)} key, not Ed25519`,
-    );
-  }
-  const publicKey = rawPublicKey(createPublicKey(key));
-  return {
-    name: `file:${EVIDENCE_KEY_FILE}`,
-    publicKey,
-    async sign(message) {
-      return new Uint8Array(sign(null, message, key));
-    },
-  };
 }
