@@ -139,7 +139,7 @@ describe('web console in Chromium', () => {
     await page.getByRole('navigation', { name: 'Main' }).waitFor();
     assert.deepEqual(await navigation(page), {
       Configure: ['Zones'],
-      Security: ['Users & roles', 'Sessions', 'API tokens', 'Approvals'],
+      Security: ['Users & roles', 'Sessions', 'API tokens', 'Approvals', 'Keys'],
       Assurance: ['Compliance'],
       You: ['My account'],
     });
@@ -351,6 +351,45 @@ describe('web console in Chromium', () => {
     const verified = runCli(['compliance', 'verify', file]);
     assert.equal(verified.status, 0, verified.stdout + verified.stderr);
     assert.match(verified.stdout, /OK: the pack is intact and signed/);
+    assert.deepEqual(tab.errors, []);
+    await tab.context.close();
+  });
+
+  it('keys: provider, KEK versions, a rotation followed to the end of its re-wrap, and destruction only as a request for a second person', async () => {
+    const holder = await signedInUser(server, 'kai', [{ role: 'security-admin', scope: 'all' }]);
+    const tab = await openConsole(browser, server);
+    const { page } = tab;
+    await signIn(page, 'kai', TEST_PASSWORD, holder.totpSecret);
+    await goTo(page, 'Keys');
+    await page.getByRole('heading', { name: 'Provider' }).waitFor();
+    assert.match(
+      await page.getByRole('complementary').innerText(),
+      /software/,
+      'the local key file is not hardware',
+    );
+    const kek = page.locator('article.card').first();
+    await kek.waitFor();
+    const id = (await kek.locator('h3').innerText()).split(/\s/)[0]!;
+    const before = Number(/version (\d+) active/.exec(await kek.locator('h3').innerText())![1]);
+
+    await kek.getByRole('button', { name: `Rotate ${id}` }).click();
+    await kek.getByRole('button', { name: `Rotate ${id} now` }).click();
+    await kek.getByText(`Version ${before + 1} is active`).waitFor();
+    const job = page.getByRole('row').filter({ hasText: id }).filter({ hasText: 'completed' });
+    await job.first().waitFor();
+    assert.match(await kek.locator('h3').innerText(), new RegExp(`version ${before + 1} active`));
+
+    await kek.getByLabel(`Reason to destroy ${id}`).fill('decommissioning test');
+    await kek.getByRole('button', { name: `Ask to destroy ${id}` }).click();
+    await kek.getByRole('button', { name: 'Ask a second person' }).click();
+    await kek.getByText('Waiting for a second person.').waitFor();
+    const status = await server.palisade.keyring.status();
+    assert.ok(
+      status.keks.some((k) => k.kekId === id && k.state === 'active'),
+      'nothing is destroyed before a second person approves',
+    );
+    await assertAllControlsNamed(page, 'keys');
+    await screenshot(page, 'keys');
     assert.deepEqual(tab.errors, []);
     await tab.context.close();
   });

@@ -254,3 +254,55 @@ export interface ComplianceResults {
   zones: ZoneEvaluation[];
   facts: { errors: { source: string; message: string }[] };
 }
+
+// ------------------------------------------------------------------ keys (docs/keys.md)
+
+export interface KekStatus {
+  kekId: string;
+  version: number;
+  provider: string;
+  label: string;
+  state: 'active' | 'retired' | 'destroyed';
+  createdAt: string;
+  retiredAt: string | null;
+  destroyedAt: string | null;
+  ageDays: number;
+  liveDataKeys: number;
+}
+
+export interface RewrapJob {
+  jobId: string;
+  kekId: string;
+  targetVersion: number;
+  state: 'running' | 'completed' | 'superseded' | 'cancelled';
+  total: number;
+  done: number;
+  failed: number;
+  startedAt: string;
+  updatedAt: string;
+  completedAt: string | null;
+}
+
+export interface KeysStatus {
+  provider: {
+    kind: string;
+    hardwareBacked: boolean;
+    description: string;
+    module?: string;
+    tokenLabel?: string;
+    manufacturer?: string;
+  };
+  keks: KekStatus[];
+  dataKeys: { live: number; destroyed: number; rewrapErrors: number };
+  rewrapJobs: RewrapJob[];
+  secrets: number;
+  signingKeys: { name: string; provider: string; algorithm: string; publicKey: string; createdAt: string }[];
+}
+
+export interface SecretInfo {
+  id: string;
+  name: string;
+  kind: string;
+  kekId: string;
+  createdAt: string;
+}

@@ -3,6 +3,7 @@ import type { Me } from '../auth/me';
 import { AuditPage } from '../pages/Audit';
 import { CompliancePage } from '../pages/Compliance';
 import { ApprovalsPage } from '../pages/Approvals';
+import { KeysPage } from '../pages/Keys';
 import { MyAccountPage } from '../pages/MyAccount';
 import { SessionsPage } from '../pages/Sessions';
 import { TokensPage } from '../pages/Tokens';
@@ -13,7 +14,7 @@ import { ZonesPage } from '../pages/Zones';
  * The navigation, grouped by job. Adding a page is one entry here: its hash path, title, group, who
  * may see it (the same permission its API routes require — the server refuses the rest anyway) and
  * its component. A group with no visible page disappears. Groups not used yet are listed so that later
- * pages (live view, playback, exports, cameras, keys, onboarding, conduits, SIEM,
+ * pages (live view, playback, exports, cameras, onboarding, conduits, SIEM,
  * vulnerabilities) slot in where an operator expects them.
  */
 export const NAV_GROUPS = ['Operate', 'Investigate', 'Configure', 'Security', 'Assurance', 'You'] as const;
@@ -66,7 +67,13 @@ export const PAGES: PageDef[] = [
     allowed: (me) => me.canEverywhere('approvals.decide'),
     component: ApprovalsPage,
   },
-  // Security: Keys (issue 6) slots in here.
+  {
+    path: '/keys',
+    title: 'Keys',
+    group: 'Security',
+    allowed: (me) => me.canEverywhere('keys.view'),
+    component: KeysPage,
+  },
   {
     path: '/audit',
     title: 'Audit',

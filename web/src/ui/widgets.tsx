@@ -164,6 +164,7 @@ export function useLoad<T>(load: () => Promise<T>, deps: readonly unknown[] = []
   const key = JSON.stringify([...deps, tick]);
   const [state, setState] = useState<{ key: string; data?: T; error?: unknown }>({ key: '' });
   const run = useEffectEvent(load);
+  const reload = useCallback(() => setTick((t) => t + 1), []);
   useEffect(() => {
     let live = true;
     run().then(
@@ -182,7 +183,7 @@ export function useLoad<T>(load: () => Promise<T>, deps: readonly unknown[] = []
     data: state.data,
     error: state.error,
     loading: state.key !== key,
-    reload: () => setTick((t) => t + 1),
+    reload,
   };
 }
 
