@@ -1,8 +1,7 @@
 import type { Command } from 'commander';
-import { openKeysAndAudit, openState } from '../app/index.js';
-import type { Config } from '../config/index.js';
-import type { Keyring, KeysStatus, RewrapProgress } from '../keys/index.js';
-import { addStateFlags, loggerFor, resolveConfig, type StateFlags } from './context.js';
+import type { KeysStatus, RewrapProgress } from '../keys/index.js';
+import { withCustody } from './custody.js';
+import { addStateFlags, type StateFlags } from './context.js';
 
 /** `palisade keys list|status|rotate`; key events go to the audit log, as from the server. */
 export interface KeysCommandWiring {
@@ -28,7 +27,7 @@ export function registerKeys(program: Command, wiring: KeysCommandWiring = {}): 
   )
     .option('--json', 'machine-readable output')
     .action((flags: KeysFlags) =>
-      withKeyring(flags, wiring, async (keyring) => {
+      withCustody(flags, async ({ keyring }) => {
         const status = await keyring.status();
         if (flags.json) return out(`${JSON.stringify(status.keks, null, 2)}\n`);
         out(table(status));
@@ -41,7 +40,7 @@ export function registerKeys(program: Command, wiring: KeysCommandWiring = {}): 
   )
     .option('--json', 'machine-readable output')
     .action((flags: KeysFlags) =>
-      withKeyring(flags, wiring, async (keyring, config) => {
+      withCustody(flags, async ({ keyring }, config) => {
         const status = await keyring.status();
         if (flags.json) return out(`${JSON.stringify(status, null, 2)}\n`);
         out(summary(status, config.keys.kekMaxAgeDays));
@@ -66,7 +65,7 @@ export function registerKeys(program: Command, wiring: KeysCommandWiring = {}): 
       ) => {
         if (zone === undefined && !flags.resume)
           command.error('error: name the zone to rotate, or use --resume');
-        return withKeyring(flags, wiring, async (keyring, config) => {
+        return withCustody(flags, async ({ keyring }, config) => {
           const zones: string[] = [];
           const report: Record<string, unknown> = {};
           if (flags.resume) {
@@ -126,28 +125,6 @@ export function registerKeys(program: Command, wiring: KeysCommandWiring = {}): 
         });
       },
     );
-}
-
-async function withKeyring(
-  flags: StateFlags,
-  _wiring: KeysCommandWiring,
-  work: (keyring: Keyring, config: Config) => Promise<void>,
-): Promise<void> {
-  const config = resolveConfig(flags);
-  const logger = loggerFor(config);
-  const { database, instanceId } = await openState(config, logger);
-  try {
-    const custody = await openKeysAndAudit(config, database, instanceId, logger, {
-      periodicCheckpoints: false,
-    });
-    try {
-      await work(custody.keyring, config);
-    } finally {
-      await custody.close();
-    }
-  } finally {
-    await database.close();
-  }
 }
 
 function cliActor(): { type: 'user'; id: string; auth: string } {
