@@ -25,6 +25,9 @@ import { ensureInstanceId } from './instance.js';
 import { MIGRATIONS } from './migrations.js';
 import { VERSION } from './version.js';
 
+/** The built web console: `web/dist` of the installed package (this file runs from dist/src/app/). */
+const CONSOLE_DIR = path.resolve(import.meta.dirname, '..', '..', '..', 'web', 'dist');
+
 /** Everything a command needs, opened and ready; `close()` releases it. */
 export interface PalisadeServices {
   config: Config;
@@ -217,6 +220,7 @@ export async function assembleServer(
     bodyLimitBytes: config.http.bodyLimitBytes,
     rateLimit: config.http.rateLimit,
     readiness: [{ name: 'database', check: () => database.ping() }],
+    consoleDir: CONSOLE_DIR,
     guard: createGuard({ identity, access, audit }),
     routes: [
       identityRoutes(identity),
@@ -241,7 +245,12 @@ export async function assembleServer(
           );
         },
       }),
-      async (instance) => instance.register(auditRoutes, { log: audit, actorOf: actor }),
+      async (instance) =>
+        instance.register(auditRoutes, {
+          log: audit,
+          actorOf: actor,
+          workDir: path.join(services.dataDir, 'tmp'),
+        }),
       keysRoutes({
         keyring,
         actor,
