@@ -85,9 +85,13 @@ export const AUDIT_ACTIONS = {
 
   // video access (playback/)
   'video.live.start': 'live view of a camera started',
+  'video.live.stop': 'live view of a camera ended (duration, bytes and why in details)',
   'video.playback.start': 'playback of recorded video started',
   'video.download': 'recorded video was downloaded',
   'evidence.export.created': 'an evidence package was produced',
+  'evidence.export.requested': 'an evidence export was requested (it runs now, or after a second approval)',
+  'evidence.export.downloaded': 'an evidence package was downloaded',
+  'evidence.export.failed': 'an evidence export failed (the reason in details)',
 
   // compliance (compliance/)
   'compliance.attestation.recorded': 'an attestation was recorded for a requirement',
