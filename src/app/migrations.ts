@@ -4,6 +4,7 @@ import { foundationMigrations, type Migration } from '../db/index.js';
 import { identityMigration } from '../identity/index.js';
 import { keysMigration } from '../keys/index.js';
 import { networkMigration } from '../network/index.js';
+import { playbackMigration } from '../playback/index.js';
 import { recordingMigration } from '../recording/index.js';
 
 /**
@@ -18,4 +19,5 @@ export const MIGRATIONS: readonly Migration[] = [
   accessMigration(5),
   keysMigration(6),
   recordingMigration(7),
+  playbackMigration(8),
 ];

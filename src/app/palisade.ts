@@ -11,6 +11,7 @@ import { identityRoutes, principalOf, type IdentityService } from '../identity/i
 import type { Logger } from '../log/index.js';
 import { Keyring, openKeyProvider, type KeyProvider } from '../keys/index.js';
 import { networkRoutes, ZoneDirectory } from '../network/index.js';
+import { EvidenceService, PlaybackService, playbackRoutes } from '../playback/index.js';
 import { Recorder, recordingRoutes } from '../recording/index.js';
 import { LocalBlobStore } from '../storage/index.js';
 import { openAudit, SYSTEM_ACTOR } from './audit.js';
@@ -35,6 +36,8 @@ export interface PalisadeServices {
   keyring: Keyring;
   /** The recording service: opened (startup recovery done), started by `startPalisade`. */
   recorder: Recorder;
+  playback: PlaybackService;
+  evidence: EvidenceService;
   /** Set when this start created the first administrator: print it once, it is never shown again. */
   firstAdministrator: { username: string; oneTimePassword: string } | undefined;
   close(): Promise<void>;
@@ -133,6 +136,44 @@ export async function openServices(
     const log = audit;
     const keyProvider = provider;
     const rec = recorder;
+    const playback = new PlaybackService({ recorder, keyring, audit, settings: config.playback });
+    const evidence = new EvidenceService({
+      database,
+      recorder,
+      keyring,
+      audit,
+      playback,
+      version: VERSION,
+      siteOf: async (zoneId) => (await zones.getZone(zoneId))?.siteId,
+      approval: async (id) => {
+        const a = await access.approvals.get(id);
+        return (
+          a && {
+            id: a.id,
+            action: a.action,
+            requestedBy: a.requestedBy,
+            requestedAt: a.requestedAt,
+            status: a.status,
+            decidedBy: a.decidedBy,
+            decidedAt: a.decidedAt,
+            decisionReason: a.decisionReason,
+          }
+        );
+      },
+      logger: logger.child({ module: 'playback' }),
+    });
+    // An evidence export under dual approval is produced once a second person approves it.
+    access.approvals.register('evidence.export', async (payload, { requestedBy }) => {
+      const { exportId } = payload as { exportId: string };
+      const e = await evidence.get(exportId);
+      evidence.start(exportId, {
+        type: 'user',
+        id: requestedBy,
+        ...(e?.requestedByName ? { name: e.requestedByName } : {}),
+        auth: 'dual-approval',
+      });
+      return { export: exportId, state: 'running' };
+    });
     return {
       config,
       dataDir,
@@ -145,8 +186,11 @@ export async function openServices(
       origin,
       keyring,
       recorder: rec,
+      playback,
+      evidence,
       firstAdministrator,
       async close() {
+        await evidence.idle();
         await rec.close();
         await log.close();
         await keyProvider.close();
@@ -165,7 +209,7 @@ export async function openServices(
 /** Assembles and starts the server. The composition root: the only place that knows every module. */
 export async function startPalisade(config: Config, logger: Logger): Promise<RunningPalisade> {
   const services = await openServices(config, logger, { periodicCheckpoints: true });
-  const { database, audit, identity, access, zones, instanceId, recorder } = services;
+  const { database, audit, identity, access, zones, instanceId, recorder, playback, evidence } = services;
   try {
     const tls = await ensureTlsMaterial({
       dataDir: services.dataDir,
@@ -183,6 +227,7 @@ export async function startPalisade(config: Config, logger: Logger): Promise<Run
         address: p.address,
       };
     };
+    const guard = createGuard({ identity, access, audit });
     const app = await buildHttpServer({
       tls,
       logger,
@@ -190,7 +235,7 @@ export async function startPalisade(config: Config, logger: Logger): Promise<Run
       bodyLimitBytes: config.http.bodyLimitBytes,
       rateLimit: config.http.rateLimit,
       readiness: [{ name: 'database', check: () => database.ping() }],
-      guard: createGuard({ identity, access, audit }),
+      guard,
       routes: [
         identityRoutes(identity),
         accessRoutes(access),
@@ -253,6 +298,46 @@ export async function startPalisade(config: Config, logger: Logger): Promise<Run
               return { id: r.id, expiresAt: r.expiresAt };
             },
           },
+        }),
+        playbackRoutes({
+          playback,
+          evidence,
+          recorder,
+          audit,
+          siteOf: async (zoneId) => (await zones.getZone(zoneId))?.siteId,
+          actor,
+          userId: (request) => principalOf(request).userId,
+          visible: (request, cameras) => {
+            const scopes = scopesFor(subjectOf(request), 'video.export');
+            return new Set(
+              cameras
+                .filter((c) =>
+                  scopes.some((s) =>
+                    covers(s, { kind: 'camera', id: c.id, zoneId: c.zoneId, siteId: c.siteId, groupIds: [] }),
+                  ),
+                )
+                .map((c) => c.id),
+            );
+          },
+          browserSession: (request) => principalOf(request).sessionId !== undefined,
+          publicOrigin: () => services.origin.origin,
+          recheck: async (request) => {
+            const rule = request.routeOptions.config.access;
+            if (rule) await guard(request, rule);
+          },
+          approval: {
+            required: () => access.approvals.requires('evidence.export'),
+            request: async (request, input) => {
+              const r = await access.approvals.request({
+                action: 'evidence.export',
+                summary: input.summary,
+                payload: input.payload,
+                by: subjectOf(request),
+              });
+              return { id: r.id, expiresAt: r.expiresAt };
+            },
+          },
+          logger: logger.child({ module: 'playback' }),
         }),
       ],
     });

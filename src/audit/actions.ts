@@ -61,6 +61,7 @@ export const AUDIT_ACTIONS = {
   'keys.kek.rotated': 'a key-encryption key was rotated',
   'keys.kek.destroyed': 'a key-encryption key was destroyed (crypto-shredding a zone)',
   'keys.dek.destroyed': 'a data key was destroyed (crypto-shredding an object)',
+  'keys.dek.disclosed': 'data keys were disclosed into an evidence package (the objects and why in details)',
   'keys.rewrap.started': 'a background re-wrap of data keys started',
   'keys.rewrap.completed': 'a background re-wrap of data keys completed',
   'secret.created': 'a secret was sealed and stored',

@@ -148,7 +148,11 @@ export async function serveLive(socket: WebSocket, ctx: LiveViewContext): Promis
     if (socket.readyState === OPEN && !controller.signal.aborted) {
       ended = 'recording-stopped';
       socket.send(
-        JSON.stringify({ type: 'error', code: 'LIVE_NOT_AVAILABLE', message: 'the camera stopped recording' }),
+        JSON.stringify({
+          type: 'error',
+          code: 'LIVE_NOT_AVAILABLE',
+          message: 'the camera stopped recording',
+        }),
       );
       socket.close(4409, 'LIVE_NOT_AVAILABLE');
     }

@@ -25,6 +25,8 @@ export interface SegmentCut {
   frames: number;
   /** Track timescale units. */
   duration: number;
+  /** Wall clock of the first frame taken. */
+  startMs: number;
 }
 
 /** Wall clock of a fragment's first sample. */
@@ -65,8 +67,8 @@ export function chooseFragments(
 /** A copy of one fragment with its sequence number and base decode time rewritten. */
 export function rebaseFragment(bytes: Buffer, sequence: number, decodeTime: number): Buffer {
   const out = Buffer.from(bytes);
-  let patchedTfdt = false;
-  let patchedMfhd = false;
+  // An object, not two lets: they are set inside the walk, which flow analysis does not follow.
+  const patched = { tfdt: false, mfhd: false };
   const walk = (start: number, end: number, depth: number) => {
     let o = start;
     while (o + 8 <= end) {
@@ -77,19 +79,19 @@ export function rebaseFragment(bytes: Buffer, sequence: number, decodeTime: numb
         if (depth < 2) walk(o + 8, o + size, depth + 1);
       } else if (type === 'mfhd' && size >= 16) {
         out.writeUInt32BE(sequence, o + 12);
-        patchedMfhd = true;
+        patched.mfhd = true;
       } else if (type === 'tfdt' && size >= 16) {
         if (out[o + 8] === 1 && size >= 20) out.writeBigUInt64BE(BigInt(decodeTime), o + 12);
         else if (decodeTime <= 0xffffffff) out.writeUInt32BE(decodeTime, o + 12);
         else throw playbackError('PLAYBACK_RANGE_TOO_LONG', 'the range is too long for a 32-bit tfdt');
-        patchedTfdt = true;
+        patched.tfdt = true;
       }
       if (type === 'mdat') break;
       o += size;
     }
   };
   walk(0, out.length, 0);
-  if (!patchedTfdt || !patchedMfhd)
+  if (!patched.tfdt || !patched.mfhd)
     throw playbackError('PLAYBACK_NO_VIDEO', 'a fragment lacks its mfhd or tfdt box');
   return out;
 }
@@ -160,6 +162,7 @@ export class Mp4Assembler {
       decodeTimeStart: this.#decodeTime,
       frames: 0,
       duration: 0,
+      startMs: Math.round(fragmentWallMs(segment, file.fragments[choice.first]!, file.video!.timescale)),
     };
     for (let i = choice.first; i < choice.first + choice.count; i++) {
       const f = file.fragments[i]!;

@@ -1,11 +1,17 @@
 import { randomUUID } from 'node:crypto';
 import type { AuditActor, AuditSink } from '../audit/index.js';
 import type { Keyring } from '../keys/index.js';
-import { openSegment, type Camera, type OpenedSegment, type Recorder, type Segment } from '../recording/index.js';
+import {
+  openSegment,
+  type Camera,
+  type OpenedSegment,
+  type Recorder,
+  type Segment,
+} from '../recording/index.js';
 import { playbackError } from './errors.js';
 import { vodPlaylist } from './hls.js';
 import { Mp4Assembler } from './mp4.js';
-import { buildTimeline, initLength, type PlaybackTimeline } from './timeline.js';
+import { buildTimeline, type PlaybackTimeline } from './timeline.js';
 import { PlaybackTokens, type PlaybackGrant } from './token.js';
 
 /** The `playback` configuration section (config/schema.ts). */
@@ -211,5 +217,3 @@ export class PlaybackService {
     return { segments: used, stream: stream(), assembler };
   }
 }
-
-export { initLength };

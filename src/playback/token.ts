@@ -36,7 +36,10 @@ export class PlaybackTokens {
   /** Verifies a token for this user and camera; PLAYBACK_TOKEN_INVALID or _EXPIRED otherwise. */
   check(token: string | undefined, userId: string, cameraId: string, now = Date.now()): PlaybackGrant {
     const bad = () =>
-      playbackError('PLAYBACK_TOKEN_INVALID', 'media requests need the token of a playlist this user fetched');
+      playbackError(
+        'PLAYBACK_TOKEN_INVALID',
+        'media requests need the token of a playlist this user fetched',
+      );
     if (token === undefined || token.length > MAX_TOKEN_CHARS) throw bad();
     const dot = token.indexOf('.');
     if (dot < 0) throw bad();
@@ -50,7 +53,14 @@ export class PlaybackTokens {
     } catch {
       throw bad();
     }
-    const [id, uid, cid, fromMs, toMs, expiresMs] = fields as [string, string, string, number, number, number];
+    const [id, uid, cid, fromMs, toMs, expiresMs] = fields as [
+      string,
+      string,
+      string,
+      number,
+      number,
+      number,
+    ];
     if (uid !== userId || cid !== cameraId) throw bad();
     if (now >= expiresMs)
       throw playbackError('PLAYBACK_TOKEN_EXPIRED', 'the playback has expired: fetch the playlist again');
