@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, it } from 'node:test';
-import { openAudit, openState, startPalisade } from '../src/app/index.js';
+import { openKeysAndAudit, openState, startPalisade } from '../src/app/index.js';
 import { loadConfig } from '../src/config/index.js';
 import { createLogger } from '../src/log/index.js';
 import { tempDir } from './support/tmp.js';
@@ -38,7 +38,10 @@ describe('the server and its audit log', () => {
     }
 
     const { database, instanceId } = await openState(config, logger);
-    const audit = await openAudit(config, database, instanceId, logger, { periodicCheckpoints: false });
+    const custody = await openKeysAndAudit(config, database, instanceId, logger, {
+      periodicCheckpoints: false,
+    });
+    const audit = custody.audit;
     try {
       const events = (await audit.query()).events.map((e) => e.event.action);
       // First start also creates the first administrator (audited before the server starts).
@@ -48,7 +51,7 @@ describe('the server and its audit log', () => {
       assert.equal(audit.origin, `palisade/${instanceId}/audit`);
       assert.equal((await audit.verify()).ok, true);
     } finally {
-      await audit.close();
+      await custody.close();
       await database.close();
     }
   });

@@ -31,3 +31,4 @@ export { BUILTIN_ROLES, BUILTIN_ROLE_IDS, type RoleDefinition } from './roles.js
 export { covers, describeScope, parseScope, type Resource, type Scope } from './scope.js';
 export { subjectOf } from './request.js';
 export type { AccessTables } from './tables.js';
+export { accessFactSource } from './facts.js';

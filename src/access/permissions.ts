@@ -13,7 +13,10 @@ export const PERMISSIONS = {
   'recording.delete': 'delete recorded video of cameras in scope',
   'zone.view': 'see sites and zones in scope',
   'zone.manage': 'create and change sites and zones, including target security levels',
-  'keys.manage': 'manage key-encryption keys: rotate, destroy, change the key provider',
+  'keys.view':
+    'see the key provider, key-encryption key versions and ages, re-wrap progress and stored secrets (never key material or secret values)',
+  'keys.manage':
+    'manage key-encryption keys and secrets: rotate, ask to destroy (dual approval), store and delete secrets',
   'audit.read': 'read the audit log, its checkpoints and proofs, and export it',
   'users.manage':
     'create, change, disable and unlock accounts; reset passwords; manage service accounts and tokens',
@@ -45,6 +48,7 @@ export const PRIVILEGED_PERMISSIONS: ReadonlySet<Permission> = new Set([
  * they act on things (accounts, roles, keys, the audit log) that do not belong to one zone.
  */
 export const GLOBAL_PERMISSIONS: ReadonlySet<Permission> = new Set([
+  'keys.view',
   'keys.manage',
   'audit.read',
   'users.manage',

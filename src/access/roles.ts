@@ -56,6 +56,7 @@ export const BUILTIN_ROLES: readonly RoleDefinition[] = [
     'zone.manage',
   ]),
   builtIn('security-admin', 'Security administrator', 'holds the keys and decides pending approvals', [
+    'keys.view',
     'keys.manage',
     'sessions.manage',
     'approvals.decide',
@@ -67,6 +68,7 @@ export const BUILTIN_ROLES: readonly RoleDefinition[] = [
   ]),
   builtIn('auditor', 'Auditor', 'read-only: audit log, compliance status and evidence packs', [
     'audit.read',
+    'keys.view',
     'compliance.read',
     'camera.view',
     'zone.view',
@@ -89,6 +91,7 @@ export const BUILTIN_ROLES: readonly RoleDefinition[] = [
       'sessions.manage',
       'approvals.decide',
       'compliance.read',
+      'keys.view',
       'system.configure',
     ],
   ),

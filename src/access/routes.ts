@@ -238,19 +238,16 @@ export function accessRoutes(access: AccessService): FastifyPluginAsync {
           summary: 'Approve a pending request (not your own); the action then runs',
           tags: ['approvals'],
           params: IdParam,
-          body: Type.Optional(
-            Type.Object({ reason: Type.String({ maxLength: 500 }) }, { additionalProperties: false }),
+          body: Type.Object(
+            { reason: Type.Optional(Type.String({ maxLength: 500 })) },
+            { additionalProperties: false },
           ),
           response: { 200: ApprovalBody, ...errors },
         },
       },
       async (request) =>
         approvalJson(
-          await access.approvals.approve(
-            request.params.id,
-            subjectOf(request),
-            (request.body as { reason?: string } | undefined)?.reason ?? '',
-          ),
+          await access.approvals.approve(request.params.id, subjectOf(request), request.body.reason ?? ''),
         ),
     );
 

@@ -1,9 +1,11 @@
+import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { AccessService } from '../access/index.js';
 import type { AuditSink } from '../audit/index.js';
 import type { Config } from '../config/index.js';
 import type { Database } from '../db/index.js';
 import { PalisadeError } from '../errors/index.js';
+import type { Keyring } from '../keys/index.js';
 import {
   IdentityService,
   type IdentityPolicy,
@@ -124,4 +126,33 @@ export function createIdentity(deps: {
     },
     oidc: oidcSettings(config, deps.origin, deps.env ?? process.env),
   });
+}
+
+/**
+ * Identity's secrets (TOTP shared secrets) as sealed secrets of the keyring: each is stored under a
+ * fresh name beginning with its label, and identity keeps only the secret's id. Opening checks the
+ * label, so an id copied onto another account's row does not open.
+ */
+export function keyringSecretBox(keyring: Keyring): SecretBox {
+  return {
+    async seal(plaintext, label) {
+      const kind = label.split(':')[0] ?? 'identity';
+      const info = await keyring.secrets.create({
+        name: `${label}/${randomUUID()}`,
+        kind: `${kind}-secret`,
+        value: plaintext,
+      });
+      return info.id;
+    },
+    async open(id, label) {
+      const info = await keyring.secrets.info(id);
+      if (!info.name.startsWith(`${label}/`)) {
+        throw new PalisadeError('SECRET_MISMATCH', 'a sealed secret was presented for another owner');
+      }
+      return keyring.secrets.open(id);
+    },
+    async discard(id) {
+      await keyring.secrets.delete(id);
+    },
+  };
 }

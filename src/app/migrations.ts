@@ -1,11 +1,12 @@
 import { accessMigration } from '../access/index.js';
 import { auditMigrations } from '../audit/index.js';
+import { complianceMigration } from '../compliance/index.js';
 import { foundationMigrations, type Migration } from '../db/index.js';
 import { identityMigration } from '../identity/index.js';
-import { keysMigration } from '../keys/index.js';
 import { networkMigration } from '../network/index.js';
 import { playbackMigration } from '../playback/index.js';
 import { recordingMigration } from '../recording/index.js';
+import { keysMigration } from '../keys/index.js';
 
 /**
  * Every schema change in version order. A module adding tables appends its migrations here with the
@@ -17,7 +18,8 @@ export const MIGRATIONS: readonly Migration[] = [
   networkMigration(3),
   identityMigration(4),
   accessMigration(5),
-  keysMigration(6),
-  recordingMigration(7),
-  playbackMigration(8),
+  complianceMigration(6),
+  keysMigration(7),
+  recordingMigration(8),
+  playbackMigration(9),
 ];

@@ -1,25 +1,29 @@
 import { mkdirSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
-import { accessRoutes, AccessService, covers, scopesFor, subjectOf } from '../access/index.js';
-import { auditRoutes, openFileSigner, type AuditActor, type AuditLog } from '../audit/index.js';
-import { PalisadeError } from '../errors/index.js';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { accessRoutes, AccessService, actorOf, covers, scopesFor, subjectOf } from '../access/index.js';
+import { auditRoutes, type AuditActor, type AuditLog, type CheckpointSigner } from '../audit/index.js';
+import { complianceRoutes, ComplianceStore, effectiveCatalogue, toSlVector } from '../compliance/index.js';
 import type { Config } from '../config/index.js';
 import { migrate, openDatabase, type Database } from '../db/index.js';
 import { buildHttpServer, ensureTlsMaterial, type TlsMaterial } from '../http/index.js';
 import { identityRoutes, principalOf, type IdentityService } from '../identity/index.js';
+import { keysRoutes, type Keyring, type KeyProvider } from '../keys/index.js';
 import type { Logger } from '../log/index.js';
-import { Keyring, openKeyProvider, type KeyProvider } from '../keys/index.js';
+import { PalisadeError } from '../errors/index.js';
 import { networkRoutes, ZoneDirectory } from '../network/index.js';
 import { EvidenceService, PlaybackService, playbackRoutes } from '../playback/index.js';
 import { Recorder, recordingRoutes } from '../recording/index.js';
 import { LocalBlobStore } from '../storage/index.js';
-import { openAudit, SYSTEM_ACTOR } from './audit.js';
+import { openKeysAndAudit, SYSTEM_ACTOR, type KeysAndAudit } from './audit.js';
+import { createComplianceService, type ComplianceService } from './compliance.js';
 import { createGuard } from './guard.js';
-import { createIdentity, PublicOrigin } from './identity.js';
+import { createIdentity, keyringSecretBox, PublicOrigin } from './identity.js';
 import { ensureInstanceId } from './instance.js';
 import { MIGRATIONS } from './migrations.js';
-import { fileSecretBox } from './secret-box.js';
 import { VERSION } from './version.js';
 
 /** Everything a command needs, opened and ready; `close()` releases it. */
@@ -29,12 +33,13 @@ export interface PalisadeServices {
   database: Database;
   instanceId: string;
   audit: AuditLog;
+  keyring: Keyring;
+  keyProvider: KeyProvider;
   zones: ZoneDirectory;
   access: AccessService;
   identity: IdentityService;
   origin: PublicOrigin;
-  keyring: Keyring;
-  /** The recording service: opened (startup recovery done), started by `startPalisade`. */
+  /** The recording service: opened; `startPalisade` recovers and starts it. */
   recorder: Recorder;
   playback: PlaybackService;
   evidence: EvidenceService;
@@ -47,6 +52,7 @@ export interface RunningPalisade extends PalisadeServices {
   url: string;
   port: number;
   tls: TlsMaterial;
+  compliance: ComplianceService;
   stop(): Promise<void>;
 }
 
@@ -86,18 +92,30 @@ export async function openServices(
 ): Promise<PalisadeServices> {
   const dataDir = prepareDataDir(config.dataDir);
   const { database, instanceId } = await openState(config, logger);
-  let audit: AuditLog | undefined;
-  let provider: KeyProvider | undefined;
+  let custody: KeysAndAudit | undefined;
   let recorder: Recorder | undefined;
   try {
-    audit = await openAudit(config, database, instanceId, logger, options);
-    const auditLog = audit;
+    custody = await openKeysAndAudit(config, database, instanceId, logger, options);
+    const { audit, keyring } = custody;
     const zones = new ZoneDirectory(database);
-    await zones.ensureDefaults([2, 2, 2, 2, 2, 2, 2]);
+    await zones.ensureDefaults(toSlVector(config.compliance.defaultTarget, 'compliance.defaultTarget'));
     const access = new AccessService(database, audit, config.access.dualApproval);
     await access.store.syncBuiltInRoles();
+    // Destroying a zone's KEK shreds everything sealed under it: it always waits for a second person.
+    access.approvals.register('keys.kek.destroy', async (payload, { approvedBy }) => {
+      const { zone } = payload as { zone: string };
+      await keyring.destroyKek(zone, { actor: actorOf(approvedBy) });
+      return { destroyed: zone };
+    });
     const origin = new PublicOrigin(config.http.publicUrl);
-    const identity = createIdentity({ config, database, audit, access, box: fileSecretBox(dataDir), origin });
+    const identity = createIdentity({
+      config,
+      database,
+      audit,
+      access,
+      box: keyringSecretBox(keyring),
+      origin,
+    });
     const firstAdministrator = await identity.ensureFirstAdministrator(async (userId) => {
       await access.store.addGrant({
         userId,
@@ -106,36 +124,40 @@ export async function openServices(
         createdBy: 'palisade.init',
       });
     });
-    provider = await openKeyProvider(config.keys, { dataDir });
-    const keyring = new Keyring({
-      database,
-      provider,
-      audit: async (e) => {
-        await auditLog.append({ ...e, actor: e.actor ?? SYSTEM_ACTOR });
-      },
-      chunkSize: config.keys.chunkSize,
-    });
+    // The video integrity log signs its checkpoints with a key held by the keys provider.
     const videoOrigin = `palisade/${instanceId}/video-integrity`;
-    const videoSigner = openFileSigner({
-      file: path.join(dataDir, 'keys', 'video-integrity-checkpoint.pem'),
+    const videoKey = await keyring.signer('video-integrity');
+    const videoSigner: CheckpointSigner = {
       name: videoOrigin,
-    });
+      publicKey: videoKey.publicKey,
+      sign: (message) => videoKey.sign(message),
+    };
     recorder = await Recorder.open({
       database,
       keyring,
       store: await LocalBlobStore.open(config.recording.storageDir ?? path.join(dataDir, 'video')),
       audit,
       zones,
-      settings: { ...config.recording, retention: { ...config.recording.retention } },
+      settings: config.recording,
       signer: videoSigner,
       origin: videoOrigin,
       systemActor: SYSTEM_ACTOR,
       logger: logger.child({ module: 'recording' }),
       checkpointIntervalMs: options.periodicCheckpoints ? config.audit.checkpointIntervalSeconds * 1000 : 0,
     });
-    const log = audit;
-    const keyProvider = provider;
     const rec = recorder;
+    // Deleting recorded video under dual approval: runs once a second person approves.
+    access.approvals.register('recording.delete', async (payload, { approvedBy }) => {
+      const p = payload as { cameraId: string; from: string; to: string };
+      const deleted = await rec.deleteRecordings(
+        p.cameraId,
+        Date.parse(p.from),
+        Date.parse(p.to),
+        actorOf(approvedBy),
+      );
+      return { deleted };
+    });
+    const opened = custody;
     const playback = new PlaybackService({ recorder, keyring, audit, settings: config.playback });
     const evidence = new EvidenceService({
       database,
@@ -179,12 +201,13 @@ export async function openServices(
       dataDir,
       database,
       instanceId,
-      audit: log,
+      audit,
+      keyring,
+      keyProvider: custody.provider,
       zones,
       access,
       identity,
       origin,
-      keyring,
       recorder: rec,
       playback,
       evidence,
@@ -192,168 +215,214 @@ export async function openServices(
       async close() {
         await evidence.idle();
         await rec.close();
-        await log.close();
-        await keyProvider.close();
+        await opened.close();
         await database.close();
       },
     };
   } catch (err) {
     await recorder?.close().catch(() => undefined);
-    await provider?.close().catch(() => undefined);
-    await audit?.close();
+    await custody?.close();
     await database.close();
     throw err;
   }
 }
 
+/**
+ * Builds the HTTPS server with every module's routes, without listening. `startPalisade` listens on it;
+ * the compliance commands assemble the same server to observe it.
+ */
+export async function assembleServer(
+  services: PalisadeServices,
+  logger: Logger,
+): Promise<{ app: FastifyInstance; tls: TlsMaterial; compliance: ComplianceService }> {
+  const { config, database, audit, identity, access, zones, keyring, recorder, playback, evidence } = services;
+  const catalogue = effectiveCatalogue(config.compliance.gatingOverrides);
+  const complianceStore = new ComplianceStore(database);
+  const tls = await ensureTlsMaterial({
+    dataDir: services.dataDir,
+    certFile: config.http.tls.certFile,
+    keyFile: config.http.tls.keyFile,
+    hostnames: [config.http.host],
+  });
+  const actor = (request: FastifyRequest): AuditActor => {
+    const p = principalOf(request);
+    return {
+      type: p.kind === 'service' ? 'service' : 'user',
+      id: p.userId,
+      name: p.username,
+      auth: p.auth,
+      address: p.address,
+    };
+  };
+  const guard = createGuard({ identity, access, audit });
+  const app = await buildHttpServer({
+    tls,
+    logger,
+    version: VERSION,
+    bodyLimitBytes: config.http.bodyLimitBytes,
+    rateLimit: config.http.rateLimit,
+    readiness: [{ name: 'database', check: () => database.ping() }],
+    guard,
+    routes: [
+      identityRoutes(identity),
+      accessRoutes(access),
+      networkRoutes({
+        zones,
+        audit,
+        actor,
+        visible: (request, all) => {
+          const scopes = scopesFor(subjectOf(request), 'zone.view');
+          return new Set(
+            all
+              .filter((z) =>
+                scopes.some(
+                  (s) =>
+                    s.kind === 'all' ||
+                    (s.kind === 'site' && s.id === z.siteId) ||
+                    (s.kind === 'zone' && s.id === z.id),
+                ),
+              )
+              .map((z) => z.id),
+          );
+        },
+      }),
+      async (instance) => instance.register(auditRoutes, { log: audit, actorOf: actor }),
+      keysRoutes({
+        keyring,
+        actor,
+        rewrapBatchSize: config.keys.rewrapBatchSize,
+        requestKekDestruction: async (request, zone, reason) => {
+          const approval = await access.approvals.request({
+            action: 'keys.kek.destroy',
+            summary: `destroy the key-encryption key of zone ${zone}: ${reason}`,
+            payload: { zone },
+            by: subjectOf(request),
+          });
+          const { payload: _payload, ...visible } = approval;
+          return visible;
+        },
+      }),
+      recordingRoutes({
+        recorder,
+        siteOf: async (zoneId) => (await zones.getZone(zoneId))?.siteId,
+        actor,
+        visible: (request, cameras) => {
+          const scopes = scopesFor(subjectOf(request), 'camera.view');
+          return new Set(
+            cameras
+              .filter((c) =>
+                scopes.some((s) =>
+                  covers(s, { kind: 'camera', id: c.id, zoneId: c.zoneId, siteId: c.siteId, groupIds: [] }),
+                ),
+              )
+              .map((c) => c.id),
+          );
+        },
+        requirePermission: async (request, permission, camera) => {
+          const d = await access.authorize(
+            subjectOf(request),
+            permission,
+            camera,
+            `${request.method} ${request.routeOptions.url ?? ''}`,
+          );
+          if (!d.allowed)
+            throw new PalisadeError('ACCESS_DENIED', `not allowed: ${d.reason}`, { status: 403 });
+        },
+        approval: {
+          required: () => access.approvals.requires('recording.delete'),
+          request: async (request, input) => {
+            const r = await access.approvals.request({
+              action: 'recording.delete',
+              summary: input.summary,
+              payload: input.payload,
+              by: subjectOf(request),
+            });
+            return { id: r.id, expiresAt: r.expiresAt };
+          },
+        },
+      }),
+      playbackRoutes({
+        playback,
+        evidence,
+        recorder,
+        audit,
+        siteOf: async (zoneId) => (await zones.getZone(zoneId))?.siteId,
+        actor,
+        userId: (request) => principalOf(request).userId,
+        visible: (request, cameras) => {
+          const scopes = scopesFor(subjectOf(request), 'video.export');
+          return new Set(
+            cameras
+              .filter((c) =>
+                scopes.some((s) =>
+                  covers(s, { kind: 'camera', id: c.id, zoneId: c.zoneId, siteId: c.siteId, groupIds: [] }),
+                ),
+              )
+              .map((c) => c.id),
+          );
+        },
+        browserSession: (request) => principalOf(request).sessionId !== undefined,
+        publicOrigin: () => services.origin.origin,
+        // A live view re-runs its route's rule: the session must still be valid, the permission held.
+        recheck: async (request) => {
+          const rule = request.routeOptions.config.access;
+          if (rule) await guard(request, rule);
+        },
+        approval: {
+          required: () => access.approvals.requires('evidence.export'),
+          request: async (request, input) => {
+            const r = await access.approvals.request({
+              action: 'evidence.export',
+              summary: input.summary,
+              payload: input.payload,
+              by: subjectOf(request),
+            });
+            return { id: r.id, expiresAt: r.expiresAt };
+          },
+        },
+        logger: logger.child({ module: 'playback' }),
+      }),
+      complianceRoutes({
+        catalogue,
+        store: complianceStore,
+        evaluate: () => compliance.evaluate(),
+        subject: (request) =>
+          request.principal && { id: request.principal.userId, name: request.principal.username },
+        recorded: async (request, action, details) => {
+          await audit.append({
+            action,
+            outcome: 'success',
+            actor: actor(request),
+            target: {
+              type: 'compliance-record',
+              id: details.id ?? '',
+              ...(details.zone && { zone: details.zone }),
+            },
+            details,
+          });
+        },
+        pack: async (request) => {
+          const dir = await mkdtemp(path.join(tmpdir(), 'palisade-pack-'));
+          const result = await compliance.pack(path.join(dir, 'evidence-pack'), actor(request));
+          return { zip: result.zip, cleanup: () => rm(dir, { recursive: true, force: true }) };
+        },
+      }),
+    ],
+  });
+  // The compliance service observes the assembled server itself (its listener, routes and headers).
+  const compliance = createComplianceService(app, services, catalogue, complianceStore);
+  return { app, tls, compliance };
+}
+
 /** Assembles and starts the server. The composition root: the only place that knows every module. */
 export async function startPalisade(config: Config, logger: Logger): Promise<RunningPalisade> {
   const services = await openServices(config, logger, { periodicCheckpoints: true });
-  const { database, audit, identity, access, zones, instanceId, recorder, playback, evidence } = services;
+  const { database, audit, instanceId } = services;
   try {
-    const tls = await ensureTlsMaterial({
-      dataDir: services.dataDir,
-      certFile: config.http.tls.certFile,
-      keyFile: config.http.tls.keyFile,
-      hostnames: [config.http.host],
-    });
-    const actor = (request: Parameters<typeof principalOf>[0]): AuditActor => {
-      const p = principalOf(request);
-      return {
-        type: p.kind === 'service' ? 'service' : 'user',
-        id: p.userId,
-        name: p.username,
-        auth: p.auth,
-        address: p.address,
-      };
-    };
-    const guard = createGuard({ identity, access, audit });
-    const app = await buildHttpServer({
-      tls,
-      logger,
-      version: VERSION,
-      bodyLimitBytes: config.http.bodyLimitBytes,
-      rateLimit: config.http.rateLimit,
-      readiness: [{ name: 'database', check: () => database.ping() }],
-      guard,
-      routes: [
-        identityRoutes(identity),
-        accessRoutes(access),
-        networkRoutes({
-          zones,
-          audit,
-          actor,
-          visible: (request, all) => {
-            const scopes = scopesFor(subjectOf(request), 'zone.view');
-            return new Set(
-              all
-                .filter((z) =>
-                  scopes.some(
-                    (s) =>
-                      s.kind === 'all' ||
-                      (s.kind === 'site' && s.id === z.siteId) ||
-                      (s.kind === 'zone' && s.id === z.id),
-                  ),
-                )
-                .map((z) => z.id),
-            );
-          },
-        }),
-        async (instance) => instance.register(auditRoutes, { log: audit, actorOf: actor }),
-        recordingRoutes({
-          recorder,
-          siteOf: async (zoneId) => (await zones.getZone(zoneId))?.siteId,
-          actor,
-          visible: (request, cameras) => {
-            const scopes = scopesFor(subjectOf(request), 'camera.view');
-            return new Set(
-              cameras
-                .filter((c) =>
-                  scopes.some((s) =>
-                    covers(s, { kind: 'camera', id: c.id, zoneId: c.zoneId, siteId: c.siteId, groupIds: [] }),
-                  ),
-                )
-                .map((c) => c.id),
-            );
-          },
-          requirePermission: async (request, permission, camera) => {
-            const d = await access.authorize(
-              subjectOf(request),
-              permission,
-              camera,
-              `${request.method} ${request.routeOptions.url ?? ''}`,
-            );
-            if (!d.allowed)
-              throw new PalisadeError('ACCESS_DENIED', `not allowed: ${d.reason}`, { status: 403 });
-          },
-          approval: {
-            required: () => access.approvals.requires('recording.delete'),
-            request: async (request, input) => {
-              const r = await access.approvals.request({
-                action: 'recording.delete',
-                summary: input.summary,
-                payload: input.payload,
-                by: subjectOf(request),
-              });
-              return { id: r.id, expiresAt: r.expiresAt };
-            },
-          },
-        }),
-        playbackRoutes({
-          playback,
-          evidence,
-          recorder,
-          audit,
-          siteOf: async (zoneId) => (await zones.getZone(zoneId))?.siteId,
-          actor,
-          userId: (request) => principalOf(request).userId,
-          visible: (request, cameras) => {
-            const scopes = scopesFor(subjectOf(request), 'video.export');
-            return new Set(
-              cameras
-                .filter((c) =>
-                  scopes.some((s) =>
-                    covers(s, { kind: 'camera', id: c.id, zoneId: c.zoneId, siteId: c.siteId, groupIds: [] }),
-                  ),
-                )
-                .map((c) => c.id),
-            );
-          },
-          browserSession: (request) => principalOf(request).sessionId !== undefined,
-          publicOrigin: () => services.origin.origin,
-          recheck: async (request) => {
-            const rule = request.routeOptions.config.access;
-            if (rule) await guard(request, rule);
-          },
-          approval: {
-            required: () => access.approvals.requires('evidence.export'),
-            request: async (request, input) => {
-              const r = await access.approvals.request({
-                action: 'evidence.export',
-                summary: input.summary,
-                payload: input.payload,
-                by: subjectOf(request),
-              });
-              return { id: r.id, expiresAt: r.expiresAt };
-            },
-          },
-          logger: logger.child({ module: 'playback' }),
-        }),
-      ],
-    });
-    // Deleting recorded video under dual approval: runs once a second person approves.
-    access.approvals.register('recording.delete', async (payload, { approvedBy }) => {
-      const p = payload as { cameraId: string; from: string; to: string };
-      const deleted = await recorder.deleteRecordings(p.cameraId, Date.parse(p.from), Date.parse(p.to), {
-        type: 'user',
-        id: approvedBy.userId,
-        name: approvedBy.username,
-        auth: 'dual-approval',
-      });
-      return { deleted };
-    });
+    const { app, tls, compliance } = await assembleServer(services, logger);
     await app.listen({ host: config.http.host, port: config.http.port });
-    await recorder.start();
+    // Recovers segments a crash left open, then starts every camera set to record.
+    await services.recorder.start();
     const address = app.server.address() as AddressInfo;
     services.origin.bind(address.port);
     const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
@@ -365,13 +434,16 @@ export async function startPalisade(config: Config, logger: Logger): Promise<Run
       target: { type: 'instance', id: instanceId },
       details: { version: VERSION, url, database: database.dialect, tlsFingerprint: tls.fingerprint256 },
     });
+    const rewraps = resumeRewraps(services, logger);
     return {
       ...services,
       url,
       port: address.port,
       tls,
+      compliance,
       async stop() {
         await app.close();
+        await rewraps.stop();
         await audit.append({
           action: 'system.stopped',
           outcome: 'success',
@@ -387,4 +459,31 @@ export async function startPalisade(config: Config, logger: Logger): Promise<Run
     await services.close();
     throw err;
   }
+}
+
+/**
+ * Re-wrap jobs left running by a crash or a stop continue in the background at start; a stop pauses
+ * them between batches (they resume at the next start).
+ */
+function resumeRewraps(services: PalisadeServices, logger: Logger): { stop(): Promise<void> } {
+  const controller = new AbortController();
+  const running = (async () => {
+    const jobs = await services.keyring.rewrapJobs({ state: 'running' });
+    for (const kekId of new Set(jobs.map((j) => j.kekId))) {
+      if (controller.signal.aborted) return;
+      logger.info({ zone: kekId }, 'resuming key re-wrap');
+      await services.keyring.rewrap(kekId, {
+        batchSize: services.config.keys.rewrapBatchSize,
+        signal: controller.signal,
+      });
+    }
+  })().catch((err: unknown) => {
+    if (!controller.signal.aborted) logger.error({ err }, 're-wrap stopped; it resumes at the next start');
+  });
+  return {
+    async stop() {
+      controller.abort();
+      await running;
+    },
+  };
 }

@@ -96,7 +96,9 @@ export const AUDIT_ACTIONS = {
 
   // compliance (compliance/)
   'compliance.attestation.recorded': 'an attestation was recorded for a requirement',
+  'compliance.attestation.revoked': 'an attestation was revoked',
   'compliance.countermeasure.recorded': 'a compensating countermeasure was recorded',
+  'compliance.countermeasure.revoked': 'a compensating countermeasure was revoked',
   'compliance.pack.created': 'an evidence pack was produced',
 } as const;
 

@@ -18,6 +18,8 @@ export interface Checkpoint {
   rootHash: Buffer;
   /** The complete signed note, byte for byte as signed. */
   note: string;
+  /** When this log signed it (stored beside the note; absent for a checkpoint read from a note alone). */
+  signedAt?: string;
 }
 
 function invalid(message: string): PalisadeError {

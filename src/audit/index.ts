@@ -65,3 +65,4 @@ export {
   type Progress,
 } from './export.js';
 export { verifyStoredLog, TreeVerifier, type VerifyFailure, type VerifyReport } from './verify.js';
+export { auditFactSource, appendOnlyTriggersPresent } from './facts.js';

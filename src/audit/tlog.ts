@@ -367,12 +367,12 @@ class StoredLog<Row> implements TransparencyLog<Row> {
   async latestCheckpoint(): Promise<Checkpoint | undefined> {
     const row = await this.#db
       .selectFrom('tlog_checkpoint')
-      .select(['note'])
+      .select(['note', 'signed_at'])
       .where('log_id', '=', this.id)
       .orderBy('size', 'desc')
       .limit(1)
       .executeTakeFirst();
-    return row ? this.#open(row.note) : undefined;
+    return row ? { ...this.#open(row.note), signedAt: row.signed_at } : undefined;
   }
 
   async #checkpointAt(size: number): Promise<Checkpoint | undefined> {

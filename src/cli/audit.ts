@@ -2,38 +2,21 @@ import { readFileSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
-import { openAudit, openState } from '../app/index.js';
 import {
   verifyExport,
   type AuditActor,
-  type AuditLog,
   type Checkpoint,
   type Progress,
   type VerifyReport,
 } from '../audit/index.js';
 import { PalisadeError, describeError } from '../errors/index.js';
-import { addStateFlags, loggerFor, resolveConfig, type StateFlags } from './context.js';
+import { withCustody } from './custody.js';
+import { addStateFlags, type StateFlags } from './context.js';
 
 /** Whoever runs the command, as the actor of the events it records. */
 function localActor(): AuditActor {
   const user = os.userInfo().username;
   return { type: 'user', id: `os:${user}`, name: user, auth: 'local-os-account' };
-}
-
-async function withAudit<T>(flags: StateFlags, fn: (audit: AuditLog) => Promise<T>): Promise<T> {
-  const config = resolveConfig(flags);
-  const logger = loggerFor(config);
-  const { database, instanceId } = await openState(config, logger);
-  try {
-    const audit = await openAudit(config, database, instanceId, logger, { periodicCheckpoints: false });
-    try {
-      return await fn(audit);
-    } finally {
-      await audit.close();
-    }
-  } finally {
-    await database.close();
-  }
 }
 
 function print(text: string): void {
@@ -131,7 +114,7 @@ export function registerAudit(program: Command): void {
       .option('--progress', 'report progress on stderr even when it is not a terminal'),
     false,
   ).action(async (flags: StateFlags & { out: string; json?: boolean; progress?: boolean }) => {
-    await withAudit(flags, async (log) => {
+    await withCustody(flags, async ({ audit: log }) => {
       await log.append({
         action: 'audit.exported',
         outcome: 'success',
@@ -199,7 +182,7 @@ export function registerAudit(program: Command): void {
     if (against !== undefined || flags.key) {
       throw new PalisadeError('USAGE', '--against and --key apply to an export folder; name one');
     }
-    await withAudit(flags, async (log) => {
+    await withCustody(flags, async ({ audit: log }) => {
       reportVerification(await log.verify(onProgress), flags, 'the log in the database');
     });
   });
@@ -213,7 +196,7 @@ export function registerAudit(program: Command): void {
       .option('--json', 'print origin, size, root, note and verifier key as JSON'),
     false,
   ).action(async (flags: StateFlags & { json?: boolean }) => {
-    await withAudit(flags, async (log) => {
+    await withCustody(flags, async ({ audit: log }) => {
       await log.append({
         action: 'audit.checkpoint.signed',
         outcome: 'success',
@@ -254,7 +237,7 @@ export function registerAudit(program: Command): void {
       ) {
         throw new PalisadeError('USAGE', 'give either --index N [--size M] or both --from A and --to B');
       }
-      await withAudit(flags, async (log) => {
+      await withCustody(flags, async ({ audit: log }) => {
         const hex = (b: Buffer) => b.toString('hex');
         const served = (details: Record<string, number | string>) =>
           log.append({

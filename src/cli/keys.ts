@@ -1,25 +1,10 @@
-import path from 'node:path';
 import type { Command } from 'commander';
-import { openState } from '../app/index.js';
-import type { Config } from '../config/index.js';
-import type { Database } from '../db/index.js';
-import {
-  Keyring,
-  openKeyProvider,
-  type KeyAuditSink,
-  type KeysStatus,
-  type RewrapProgress,
-} from '../keys/index.js';
-import type { Logger } from '../log/index.js';
-import { addStateFlags, loggerFor, resolveConfig, type StateFlags } from './context.js';
+import type { KeysStatus, RewrapProgress } from '../keys/index.js';
+import { withCustody } from './custody.js';
+import { addStateFlags, type StateFlags } from './context.js';
 
-/**
- * `palisade keys list|status|rotate`. Not registered in main.ts yet: the composition root decides
- * where key events go (the audit log), so registration takes that decision as `audit`.
- */
+/** `palisade keys list|status|rotate`; key events go to the audit log, as from the server. */
 export interface KeysCommandWiring {
-  /** The audit sink for key events, given the opened state. */
-  audit(state: { config: Config; database: Database; logger: Logger }): KeyAuditSink;
   /** Where reports go (stdout) and where progress goes (stderr); replaceable in tests. */
   out?: (text: string) => void;
   err?: (text: string) => void;
@@ -31,7 +16,7 @@ interface KeysFlags extends StateFlags {
   json?: boolean;
 }
 
-export function registerKeys(program: Command, wiring: KeysCommandWiring): void {
+export function registerKeys(program: Command, wiring: KeysCommandWiring = {}): void {
   const out = wiring.out ?? ((t: string) => void process.stdout.write(t));
   const err = wiring.err ?? ((t: string) => void process.stderr.write(t));
   const keys = program.command('keys').description('key-encryption keys, data keys and rotation');
@@ -42,7 +27,7 @@ export function registerKeys(program: Command, wiring: KeysCommandWiring): void 
   )
     .option('--json', 'machine-readable output')
     .action((flags: KeysFlags) =>
-      withKeyring(flags, wiring, async (keyring) => {
+      withCustody(flags, async ({ keyring }) => {
         const status = await keyring.status();
         if (flags.json) return out(`${JSON.stringify(status.keks, null, 2)}\n`);
         out(table(status));
@@ -55,7 +40,7 @@ export function registerKeys(program: Command, wiring: KeysCommandWiring): void 
   )
     .option('--json', 'machine-readable output')
     .action((flags: KeysFlags) =>
-      withKeyring(flags, wiring, async (keyring, config) => {
+      withCustody(flags, async ({ keyring }, config) => {
         const status = await keyring.status();
         if (flags.json) return out(`${JSON.stringify(status, null, 2)}\n`);
         out(summary(status, config.keys.kekMaxAgeDays));
@@ -80,7 +65,7 @@ export function registerKeys(program: Command, wiring: KeysCommandWiring): void 
       ) => {
         if (zone === undefined && !flags.resume)
           command.error('error: name the zone to rotate, or use --resume');
-        return withKeyring(flags, wiring, async (keyring, config) => {
+        return withCustody(flags, async ({ keyring }, config) => {
           const zones: string[] = [];
           const report: Record<string, unknown> = {};
           if (flags.resume) {
@@ -140,32 +125,6 @@ export function registerKeys(program: Command, wiring: KeysCommandWiring): void 
         });
       },
     );
-}
-
-async function withKeyring(
-  flags: StateFlags,
-  wiring: KeysCommandWiring,
-  work: (keyring: Keyring, config: Config) => Promise<void>,
-): Promise<void> {
-  const config = resolveConfig(flags);
-  const logger = loggerFor(config);
-  const { database } = await openState(config, logger);
-  try {
-    const provider = await openKeyProvider(config.keys, { dataDir: path.resolve(config.dataDir) });
-    try {
-      const keyring = new Keyring({
-        database,
-        provider,
-        audit: wiring.audit({ config, database, logger }),
-        chunkSize: config.keys.chunkSize,
-      });
-      await work(keyring, config);
-    } finally {
-      await provider.close();
-    }
-  } finally {
-    await database.close();
-  }
 }
 
 function cliActor(): { type: 'user'; id: string; auth: string } {

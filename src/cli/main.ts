@@ -3,7 +3,9 @@ import { VERSION } from '../app/index.js';
 import { isPalisadeError, describeError } from '../errors/index.js';
 import { registerAudit } from './audit.js';
 import { registerCameras } from './cameras.js';
+import { registerCompliance } from './compliance.js';
 import { registerInit } from './init.js';
+import { registerKeys } from './keys.js';
 import { registerServe } from './serve.js';
 import { registerSim } from './sim.js';
 import { registerUsers } from './users.js';
@@ -21,8 +23,10 @@ export function buildProgram(): Command {
   registerInit(program);
   registerAudit(program);
   registerUsers(program);
+  registerKeys(program);
   registerSim(program);
   registerCameras(program);
+  registerCompliance(program);
   return program;
 }
 

@@ -237,6 +237,29 @@ export const AuditSchema = Type.Object(
   { ...Strict, default: {} },
 );
 
+const Level = Type.Integer({ minimum: 0, maximum: 4 });
+
+export const ComplianceSchema = Type.Object(
+  {
+    defaultTarget: Type.Array(Level, {
+      minItems: 7,
+      maxItems: 7,
+      default: [2, 2, 2, 2, 2, 2, 2],
+      description: 'SL-T of the default zone, one level 0-4 per FR (FR1..FR7)',
+    }),
+    gatingOverrides: Type.Record(
+      Type.String({ pattern: '^SR [1-7]\\.[0-9]{1,2}( RE[0-9])?$' }),
+      Type.Union([Type.Integer({ minimum: 1, maximum: 4 }), Type.Literal('omitted')]),
+      {
+        default: {},
+        additionalProperties: false,
+        description: 'the level chosen for a disputed gating cell, e.g. "SR 3.4": 1 (see docs/compliance.md)',
+      },
+    ),
+  },
+  { ...Strict, default: {} },
+);
+
 const CHUNK_SIZES = [4096, 8192, 16384, 32768, 65536, 131072, 262144, 524288, 1048576, 2097152, 4194304];
 
 export const KeysSchema = Type.Object(
@@ -444,6 +467,7 @@ export const ConfigSchema = Type.Object(
     identity: IdentitySchema,
     access: AccessSchema,
     keys: KeysSchema,
+    compliance: ComplianceSchema,
     recording: RecordingSchema,
     playback: PlaybackSchema,
   },

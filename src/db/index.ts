@@ -10,3 +10,4 @@ export {
 } from './connect.js';
 export { migrate, currentVersion, type Migration, type MigrationReport } from './migrate.js';
 export { foundationMigrations, type InstanceTables } from './foundation.js';
+export { describeDatabaseSecurity, type DatabaseSecurityDescription } from './security.js';

@@ -33,10 +33,28 @@ export type Guard = (request: FastifyRequest, access: RouteAccess) => Promise<vo
 /** Routes the HTTP layer itself serves without credentials. */
 const INFRASTRUCTURE_PUBLIC = new Set(['/healthz', '/readyz']);
 
+/** Every route of a server with its declared access rule (undefined: none, refused), for reports. */
+export interface RouteRule {
+  method: string;
+  url: string;
+  access: Record<string, unknown> | undefined;
+}
+
+const tables = new WeakMap<FastifyInstance, RouteRule[]>();
+
+export function routeAccessTable(app: FastifyInstance): RouteRule[] {
+  return [...(tables.get(app) ?? [])];
+}
+
 export function installGuard(app: FastifyInstance, guard: Guard): void {
+  const table: RouteRule[] = [];
+  tables.set(app, table);
   app.addHook('onRoute', (route) => {
     const access =
       route.config?.access ?? (INFRASTRUCTURE_PUBLIC.has(route.url) ? { public: true as const } : undefined);
+    for (const method of [route.method].flat()) {
+      if (method !== 'HEAD') table.push({ method, url: route.url, access: access && describeAccess(access) });
+    }
     // Publish the access rule in the OpenAPI document so operators and tests can read it.
     if (access && route.schema) {
       (route.schema as Record<string, unknown>)['x-access'] = describeAccess(access);

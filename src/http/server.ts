@@ -9,6 +9,8 @@ import type { Logger } from '../log/index.js';
 import { PalisadeError, describeError } from '../errors/index.js';
 import { ErrorBodySchema, errorBody, handleError } from './errors.js';
 import { installGuard, type Guard } from './guard.js';
+import { recordBuild } from './security.js';
+import { NO_QUERY, strictInputs } from './strict-inputs.js';
 
 export interface ReadinessCheck {
   name: string;
@@ -55,6 +57,14 @@ export async function buildHttpServer(options: HttpServerOptions): Promise<Fasti
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: false } },
   });
   app.server.headersTimeout = 15_000;
+  // Remembers the TLS settings and every route as registered, for describeHttpSecurity().
+  app.addHook('onRoute', strictInputs);
+  recordBuild(app, {
+    certPem: options.tls.certPem,
+    minVersion: 'TLSv1.3',
+    maxVersion: 'TLSv1.3',
+    rateLimit: options.rateLimit,
+  });
 
   app.addSchema(ErrorBodySchema);
   app.setErrorHandler(handleError);
@@ -126,6 +136,7 @@ export async function buildHttpServer(options: HttpServerOptions): Promise<Fasti
       schema: {
         summary: 'Liveness: the process is up and serving HTTP',
         tags: ['health'],
+        querystring: NO_QUERY,
         response: { 200: { type: 'object', properties: { status: { type: 'string', const: 'ok' } } } },
       },
     },
@@ -138,6 +149,7 @@ export async function buildHttpServer(options: HttpServerOptions): Promise<Fasti
       schema: {
         summary: 'Readiness: every dependency (the database first) answers',
         tags: ['health'],
+        querystring: NO_QUERY,
         response: {
           200: {
             type: 'object',
@@ -167,7 +179,7 @@ export async function buildHttpServer(options: HttpServerOptions): Promise<Fasti
 
   app.get(
     '/api/openapi.json',
-    { schema: { hide: true }, config: { access: { authenticated: true } } },
+    { schema: { hide: true, querystring: NO_QUERY }, config: { access: { authenticated: true } } },
     async () => app.swagger(),
   );
 

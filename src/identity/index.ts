@@ -18,3 +18,4 @@ export type { Account, AccountKind } from './accounts.js';
 export type { OidcSettings } from './oidc.js';
 export type { RelyingParty } from './webauthn.js';
 export type { IdentityTables } from './tables.js';
+export { identityFactSource, type IdentityFactOptions } from './facts.js';

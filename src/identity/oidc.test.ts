@@ -44,7 +44,7 @@ for (const dialect of DIALECTS) {
         new IdentityService({
           database: w.t.database,
           audit: w.audit,
-          box: { seal: async () => '', open: async () => Buffer.alloc(0) },
+          box: { seal: async () => '', open: async () => Buffer.alloc(0), discard: async () => undefined },
           policy: w.identity.policy,
           relyingParty: { id: 'localhost', name: 'Palisade', origin: 'https://localhost:8443' },
           roles: {

@@ -6,4 +6,6 @@
 export interface SecretBox {
   seal(plaintext: Buffer, label: string): Promise<string>;
   open(sealed: string, label: string): Promise<Buffer>;
+  /** Destroys a sealed value that is no longer needed (a replaced or removed second factor). */
+  discard(sealed: string): Promise<void>;
 }

@@ -188,6 +188,23 @@ for (const dialect of DIALECTS) {
       assert.equal('failure' in r && r.failure, 'step-required');
     });
 
+    it('wrong second factors count toward the lockout: the right code is refused once locked', async () => {
+      const { secret } = await enrolledUser(w, 'greta');
+      const s = await w.identity.passwordLogin({
+        username: 'greta',
+        password: GOOD,
+        noticeAccepted: true,
+        ...ctx('10.4.0.1'),
+      });
+      const p = await principal(w.identity, s.token, '10.4.0.1');
+      for (let i = 0; i < 5; i++) await rejectsWith(w.identity.totpLogin(p, '000000'), 'MFA_FAILED');
+      await rejectsWith(w.identity.totpLogin(p, nextCode(w, secret)), 'AUTH_LOCKED');
+      await rejectsWith(w.identity.recoveryLogin(p, 'aaaa-bbbb-cccc'), 'AUTH_LOCKED');
+      await rejectsWith(w.identity.webauthnLogin(p, {}), 'AUTH_LOCKED');
+      assert.ok(w.audit.count('auth.login.locked') >= 1);
+      await w.identity.throttle.unlock('greta');
+    });
+
     it('recovery codes work once each', async () => {
       const { userId } = await enrolledUser(w, 'rita');
       const codes = await w.identity.recovery.generate(userId);

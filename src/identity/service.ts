@@ -321,33 +321,22 @@ export class IdentityService {
 
   // ---------------------------------------------------------------- second factors during sign-in
 
-  async totpLogin(principal: Principal, code: string): Promise<SignInStep | { state: SessionState }> {
-    const { account, session } = await this.pendingSession(principal, 'needs-mfa');
-    const actor = this.actor(principal, 'password+totp');
-    const lock = await this.throttle.state(account.username, principal.address);
-    if (lock.locked) {
-      await this.record('auth.mfa.failed', 'denied', actor, `locked out until ${lock.until}`);
-      throw lockedError(lock.until!);
-    }
-    const result = await this.totp.verify(account.id, code.trim(), this.clock());
-    if (result !== 'ok') {
-      const reason = result === 'replayed' ? 'the TOTP code was already used (replay)' : 'wrong TOTP code';
-      await this.failAndMaybeLock(
-        account.username,
-        principal.address,
-        actor,
-        account,
-        reason,
-        'auth.mfa.failed',
-      );
-      throw new PalisadeError(
-        result === 'replayed' ? 'MFA_REPLAYED' : 'MFA_FAILED',
-        result === 'replayed' ? 'this code was already used; wait for the next one' : 'wrong code',
-        { status: 401 },
-      );
-    }
-    await this.throttle.recordSuccess(account.username);
-    await this.activate(account, session, `${session.authMethods}+totp`, actor);
+  async totpLogin(principal: Principal, code: string): Promise<{ state: SessionState }> {
+    await this.secondFactor(principal, 'totp', async (account) => {
+      const result = await this.totp.verify(account.id, code.trim(), this.clock());
+      if (result === 'ok') return undefined;
+      return result === 'replayed'
+        ? {
+            reason: 'the TOTP code was already used (replay)',
+            error: new PalisadeError('MFA_REPLAYED', 'this code was already used; wait for the next one', {
+              status: 401,
+            }),
+          }
+        : {
+            reason: 'wrong TOTP code',
+            error: new PalisadeError('MFA_FAILED', 'wrong code', { status: 401 }),
+          };
+    });
     return { state: 'active' };
   }
 
@@ -355,25 +344,16 @@ export class IdentityService {
     principal: Principal,
     code: string,
   ): Promise<{ state: SessionState; remaining: number }> {
-    const { account, session } = await this.pendingSession(principal, 'needs-mfa');
-    const actor = this.actor(principal, 'password+recovery-code');
-    const lock = await this.throttle.state(account.username, principal.address);
-    if (lock.locked) throw lockedError(lock.until!);
-    if (!(await this.recovery.use(account.id, code))) {
-      await this.failAndMaybeLock(
-        account.username,
-        principal.address,
-        actor,
-        account,
-        'wrong or used recovery code',
-        'auth.mfa.failed',
-      );
-      throw new PalisadeError('MFA_FAILED', 'wrong or already used recovery code', { status: 401 });
-    }
-    await this.throttle.recordSuccess(account.username);
+    const { account, actor } = await this.secondFactor(principal, 'recovery-code', async (a) =>
+      (await this.recovery.use(a.id, code))
+        ? undefined
+        : {
+            reason: 'wrong or used recovery code',
+            error: new PalisadeError('MFA_FAILED', 'wrong or already used recovery code', { status: 401 }),
+          },
+    );
     const remaining = await this.recovery.remaining(account.id);
     await this.record('auth.recovery-code.used', 'success', actor, undefined, { remaining });
-    await this.activate(account, session, `${session.authMethods}+recovery-code`, actor);
     return { state: 'active', remaining };
   }
 
@@ -385,26 +365,63 @@ export class IdentityService {
   }
 
   async webauthnLogin(principal: Principal, response: unknown): Promise<{ state: SessionState }> {
+    await this.secondFactor(principal, 'webauthn', async (account, session) => {
+      if (session.challenge === null) {
+        return {
+          reason: 'WebAuthn: no challenge',
+          error: new PalisadeError('MFA_NO_CHALLENGE', 'ask for WebAuthn options first', { status: 400 }),
+        };
+      }
+      // The challenge is spent whatever the outcome: a captured assertion cannot be replayed.
+      await this.sessions.setChallenge(session.id, null);
+      const result = await this.webauthn.verify(account.id, response, session.challenge);
+      return result.ok
+        ? undefined
+        : {
+            reason: `WebAuthn: ${result.reason}`,
+            error: new PalisadeError('MFA_FAILED', 'the security key response was not accepted', {
+              status: 401,
+            }),
+          };
+    });
+    return { state: 'active' };
+  }
+
+  /**
+   * The second step of signing in, whichever the factor: refused while the account or source is locked
+   * out, a failure counts toward the lockout and is audited, a success activates the session.
+   */
+  private async secondFactor(
+    principal: Principal,
+    method: 'totp' | 'recovery-code' | 'webauthn',
+    check: (
+      account: Account,
+      session: Session,
+    ) => Promise<{ reason: string; error: PalisadeError } | undefined>,
+  ): Promise<{ account: Account; actor: AuditActor }> {
     const { account, session } = await this.pendingSession(principal, 'needs-mfa');
-    const actor = this.actor(principal, 'password+webauthn');
-    if (session.challenge === null)
-      throw new PalisadeError('MFA_NO_CHALLENGE', 'ask for WebAuthn options first', { status: 400 });
-    await this.sessions.setChallenge(session.id, null);
-    const result = await this.webauthn.verify(account.id, response, session.challenge);
-    if (!result.ok) {
+    const methods = `${session.authMethods}+${method}`;
+    const actor = this.actor(principal, methods);
+    const lock = await this.throttle.state(account.username, principal.address);
+    if (lock.locked) {
+      await this.record('auth.mfa.failed', 'denied', actor, `locked out until ${lock.until}`);
+      throw lockedError(lock.until!);
+    }
+    const failure = await check(account, session);
+    if (failure) {
       await this.failAndMaybeLock(
         account.username,
         principal.address,
         actor,
         account,
-        `WebAuthn: ${result.reason}`,
+        failure.reason,
         'auth.mfa.failed',
       );
-      throw new PalisadeError('MFA_FAILED', 'the security key response was not accepted', { status: 401 });
+      throw failure.error;
     }
     await this.throttle.recordSuccess(account.username);
-    await this.activate(account, session, `${session.authMethods}+webauthn`, actor);
-    return { state: 'active' };
+    await this.activate(account, session, methods, actor);
+    return { account, actor };
   }
 
   // ---------------------------------------------------------------- enrolment

@@ -39,24 +39,24 @@ export class TotpFactor {
   /** Starts (or restarts) enrolment; the factor counts only after `confirm`. */
   async begin(userId: string, accountName: string): Promise<TotpEnrolment> {
     const secret = new Secret({ buffer: randomBytes(20).buffer });
-    const sealed = await this.box.seal(Buffer.from(secret.bytes), this.label(userId));
-    await this.db
-      .deleteFrom('totp_credential')
-      .where('user_id', '=', userId)
-      .where('confirmed', '=', 0)
-      .execute();
     const existing = await this.db
       .selectFrom('totp_credential')
-      .select('user_id')
+      .selectAll()
       .where('user_id', '=', userId)
       .executeTakeFirst();
-    if (existing) {
+    if (existing?.confirmed === 1) {
       throw new PalisadeError(
         'MFA_ALREADY_ENROLLED',
         'a TOTP authenticator is already enrolled; remove it first',
         { status: 409 },
       );
     }
+    if (existing) {
+      // An enrolment begun and never confirmed is replaced, and its secret destroyed.
+      await this.db.deleteFrom('totp_credential').where('user_id', '=', userId).execute();
+      await this.box.discard(existing.secret_sealed);
+    }
+    const sealed = await this.box.seal(Buffer.from(secret.bytes), this.label(userId));
     await this.db
       .insertInto('totp_credential')
       .values({
@@ -97,8 +97,13 @@ export class TotpFactor {
   }
 
   async remove(userId: string): Promise<boolean> {
-    const r = await this.db.deleteFrom('totp_credential').where('user_id', '=', userId).executeTakeFirst();
-    return r.numDeletedRows > 0n;
+    const row = await this.db
+      .deleteFrom('totp_credential')
+      .where('user_id', '=', userId)
+      .returning('secret_sealed')
+      .executeTakeFirst();
+    if (row) await this.box.discard(row.secret_sealed);
+    return row !== undefined;
   }
 
   private async check(

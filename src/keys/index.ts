@@ -29,5 +29,6 @@ export {
   type OpenExpectations,
   type SealedSource,
 } from './segment-open.js';
-export { keysMigrations, keysMigration, type KeysTables } from './tables.js';
-export { keysRoutes, type KeysPermission, type KeysRoutesOptions } from './routes.js';
+export { keysMigration, type KeysTables } from './tables.js';
+export { keysRoutes, type KeysRoutesOptions } from './routes.js';
+export { keysFactSource } from './facts.js';

@@ -3,20 +3,21 @@ import type { AuditActor } from '../audit/index.js';
 import type { Keyring } from './keyring.js';
 import { MAX_SECRET_BYTES } from './secrets.js';
 
-/** What a caller must be allowed to do; the composition root maps these onto access/ permissions. */
-export type KeysPermission = 'keys.read' | 'keys.rotate' | 'secrets.read' | 'secrets.write';
-
 export interface KeysRoutesOptions {
   keyring: Keyring;
+  /** The authenticated caller, as the actor of the audit events (the server's guard has admitted them). */
+  actor: (request: FastifyRequest) => AuditActor;
   /**
-   * Decides whether the request may do `permission` (in `zone`, when the action has one) and returns
-   * the actor for the audit event; throws a PalisadeError (401/403) otherwise. Required: there is no
-   * default, so these routes are never served unauthenticated.
+   * Asks for a KEK's destruction. Irreversible, so it always waits for a second person (dual approval);
+   * resolves with the pending approval request.
    */
-  authorize: (request: FastifyRequest, permission: KeysPermission, zone?: string) => Promise<AuditActor>;
+  requestKekDestruction: (request: FastifyRequest, zone: string, reason: string) => Promise<unknown>;
   /** Batch size of the background re-wrap a rotation starts. */
   rewrapBatchSize?: number;
 }
+
+const view = { access: { permission: 'keys.view' } };
+const manage = { access: { permission: 'keys.manage' } };
 
 const Zone = { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$' } as const;
 const SecretInfo = {
@@ -33,35 +34,32 @@ const SecretInfo = {
 } as const;
 
 /**
- * HTTP routes for keys and secrets. Not registered by the server yet: the lead wires them with the
- * authentication hook and access decisions. KEK and data-key destruction have no route here: they are
- * irreversible and go through dual approval, which the composition root puts in front of them.
- * No route ever returns key material or a secret's value.
+ * HTTP routes for keys and secrets. Each declares its permission (`keys.view` to read the key status,
+ * `keys.manage` to change anything); KEK destruction only files a dual-approval request. No route ever
+ * returns key material or a secret's value.
  */
 export function keysRoutes(options: KeysRoutesOptions): FastifyPluginAsync {
-  const { keyring, authorize } = options;
+  const { keyring, actor: actorOf } = options;
   return async (app) => {
     app.get(
       '/api/keys/status',
-      { schema: { summary: 'Key provider, KEK versions and ages, data keys, re-wrap jobs', tags: ['keys'] } },
-      async (request) => {
-        await authorize(request, 'keys.read');
-        return keyring.status();
+      {
+        config: view,
+        schema: { summary: 'Key provider, KEK versions and ages, data keys, re-wrap jobs', tags: ['keys'] },
       },
+      async () => keyring.status(),
     );
 
     app.get(
       '/api/keys/jobs',
-      { schema: { summary: 'Re-wrap jobs with their progress', tags: ['keys'] } },
-      async (request) => {
-        await authorize(request, 'keys.read');
-        return keyring.rewrapJobs();
-      },
+      { config: view, schema: { summary: 'Re-wrap jobs with their progress', tags: ['keys'] } },
+      async () => keyring.rewrapJobs(),
     );
 
     app.post<{ Params: { zone: string } }>(
       '/api/keys/keks/:zone/rotate',
       {
+        config: manage,
         schema: {
           summary:
             'Create a new KEK version for a zone and start re-wrapping its data keys (video untouched)',
@@ -70,7 +68,7 @@ export function keysRoutes(options: KeysRoutesOptions): FastifyPluginAsync {
         },
       },
       async (request, reply) => {
-        const actor = await authorize(request, 'keys.rotate', request.params.zone);
+        const actor = actorOf(request);
         const { previous, current, job } = await keyring.rotateKek(request.params.zone, { actor });
         // The re-wrap runs in the background; GET /api/keys/jobs shows its progress. A failure leaves
         // the job running, resumable by `palisade keys rotate --resume` or the next start.
@@ -88,24 +86,46 @@ export function keysRoutes(options: KeysRoutesOptions): FastifyPluginAsync {
       },
     );
 
+    app.post<{ Params: { zone: string }; Body: { reason: string } }>(
+      '/api/keys/keks/:zone/destroy',
+      {
+        config: manage,
+        schema: {
+          summary:
+            "Ask to destroy a zone's KEK (crypto-shredding everything sealed under it): always waits for a second person's approval",
+          tags: ['keys'],
+          params: { type: 'object', required: ['zone'], properties: { zone: Zone } },
+          body: {
+            type: 'object',
+            required: ['reason'],
+            additionalProperties: false,
+            properties: { reason: { type: 'string', minLength: 1, maxLength: 500 } },
+          },
+        },
+      },
+      async (request, reply) =>
+        reply.status(202).send({
+          approval: await options.requestKekDestruction(request, request.params.zone, request.body.reason),
+        }),
+    );
+
     app.get(
       '/api/secrets',
       {
+        config: view,
         schema: {
           summary: 'Stored secrets (never their values)',
           tags: ['secrets'],
           response: { 200: { type: 'array', items: SecretInfo } },
         },
       },
-      async (request) => {
-        await authorize(request, 'secrets.read');
-        return keyring.secrets.list();
-      },
+      async () => keyring.secrets.list(),
     );
 
     app.post<{ Body: { name: string; kind: string; value: string; zone?: string } }>(
       '/api/secrets',
       {
+        config: manage,
         schema: {
           summary: 'Seal and store a secret; its value is never returned afterwards',
           tags: ['secrets'],
@@ -124,7 +144,7 @@ export function keysRoutes(options: KeysRoutesOptions): FastifyPluginAsync {
         },
       },
       async (request, reply) => {
-        const actor = await authorize(request, 'secrets.write', request.body.zone);
+        const actor = actorOf(request);
         const { name, kind, value, zone } = request.body;
         const info = await keyring.secrets.create(
           { name, kind, value, ...(zone ? { kekId: zone } : {}) },
@@ -137,6 +157,7 @@ export function keysRoutes(options: KeysRoutesOptions): FastifyPluginAsync {
     app.delete<{ Params: { id: string } }>(
       '/api/secrets/:id',
       {
+        config: manage,
         schema: {
           summary: 'Delete a secret and destroy its data key',
           tags: ['secrets'],
@@ -148,9 +169,7 @@ export function keysRoutes(options: KeysRoutesOptions): FastifyPluginAsync {
         },
       },
       async (request, reply) => {
-        // Authorise before the lookup, so an outsider cannot learn which secrets exist.
-        const actor = await authorize(request, 'secrets.write');
-        await keyring.secrets.delete(request.params.id, { actor });
+        await keyring.secrets.delete(request.params.id, { actor: actorOf(request) });
         return reply.status(204).send();
       },
     );

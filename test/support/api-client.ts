@@ -6,6 +6,8 @@ export interface ApiResponse<T = unknown> {
   status: number;
   body: T;
   headers: Record<string, string | string[] | undefined>;
+  /** The body as received, for downloads. */
+  bytes: Buffer;
 }
 
 /**
@@ -63,7 +65,8 @@ export class ApiClient {
                 pair.endsWith('=') || /max-age=0|expires=thu, 01 jan 1970/i.test(line) ? undefined : pair;
             }
           }
-          const text = Buffer.concat(chunks).toString('utf8');
+          const bytes = Buffer.concat(chunks);
+          const text = bytes.toString('utf8');
           let parsed: unknown = text;
           try {
             parsed = text === '' ? undefined : JSON.parse(text);
@@ -73,7 +76,7 @@ export class ApiClient {
           const maybe = parsed as { csrfToken?: unknown } | undefined;
           if (maybe && typeof maybe === 'object' && typeof maybe.csrfToken === 'string')
             this.csrf = maybe.csrfToken;
-          resolve({ status: res.statusCode ?? 0, body: parsed as T, headers: res.headers });
+          resolve({ status: res.statusCode ?? 0, body: parsed as T, headers: res.headers, bytes });
         });
       });
       req.on('error', reject);

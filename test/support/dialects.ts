@@ -79,7 +79,17 @@ export async function dropPgDatabase(url: string): Promise<void> {
   const admin = new pg.Client({ connectionString: PG_ADMIN_URL });
   await admin.connect();
   try {
-    await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+    // FORCE cannot end a backend it has no right to signal (an autovacuum worker that just started on
+    // the new database): that is transient, so try again briefly.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+        return;
+      } catch (err) {
+        if (attempt >= 20 || !/terminated|being accessed by other users/.test(String(err))) throw err;
+        await new Promise((r) => setTimeout(r, 250));
+      }
+    }
   } finally {
     await admin.end();
   }

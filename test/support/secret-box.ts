@@ -11,6 +11,9 @@ export function testSecretBox(): SecretBox {
       const body = Buffer.concat([c.update(plaintext), c.final()]);
       return Buffer.concat([iv, c.getAuthTag(), body]).toString('base64');
     },
+    async discard() {
+      // Nothing is stored: the sealed value lives only in the caller's row.
+    },
     async open(sealed, label) {
       const buf = Buffer.from(sealed, 'base64');
       const d = createDecipheriv('aes-256-gcm', key, buf.subarray(0, 12)).setAAD(Buffer.from(label));

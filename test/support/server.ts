@@ -12,9 +12,11 @@ export interface TestServer {
 }
 
 /** A real Palisade server on a free port over the given database dialect. */
+/** `trust`: the CA that issued a configured certificate (default: the server's self-signed one). */
 export async function startTestServer(
   dialect: DialectCase,
   overrides: Record<string, unknown> = {},
+  trust?: string,
 ): Promise<TestServer> {
   const t = await dialect.create();
   await t.database.close();
@@ -32,7 +34,11 @@ export async function startTestServer(
   return {
     palisade,
     client(sourceAddress) {
-      const c = new ApiClient(`https://localhost:${palisade.port}`, palisade.tls.certPem, sourceAddress);
+      const c = new ApiClient(
+        `https://localhost:${palisade.port}`,
+        trust ?? palisade.tls.certPem,
+        sourceAddress,
+      );
       clients.push(c);
       return c;
     },
