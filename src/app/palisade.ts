@@ -235,7 +235,8 @@ export async function assembleServer(
   services: PalisadeServices,
   logger: Logger,
 ): Promise<{ app: FastifyInstance; tls: TlsMaterial; compliance: ComplianceService }> {
-  const { config, database, audit, identity, access, zones, keyring, recorder, playback, evidence } = services;
+  const { config, database, audit, identity, access, zones, keyring, recorder, playback, evidence } =
+    services;
   const catalogue = effectiveCatalogue(config.compliance.gatingOverrides);
   const complianceStore = new ComplianceStore(database);
   const tls = await ensureTlsMaterial({

@@ -371,6 +371,8 @@ export function playbackRoutes(deps: PlaybackRouteDeps): FastifyPluginAsync {
         response: { 101: Type.Any(), ...errors, 426: Err },
       },
       preHandler: async (request) => {
+        // A plain GET gets the 426 below; an upgrade must come from the console's origin first.
+        if (!request.ws) return;
         await refuseOrigin(request);
         const id = request.params.id;
         await camera(id);
