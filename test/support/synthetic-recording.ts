@@ -1,6 +1,12 @@
 import { readFileSync } from 'node:fs';
 import type { Keyring } from '../../src/keys/index.js';
-import { Fmp4File, Fmp4Fragmenter, describeVideo, type AccessUnit } from '../../src/media/index.js';
+import {
+  Fmp4File,
+  Fmp4Fragmenter,
+  describeVideo,
+  type AccessUnit,
+  type Fmp4Output,
+} from '../../src/media/index.js';
 import type { Recorder } from '../../src/recording/index.js';
 import { SegmentWriter, type FinishedSegment } from '../../src/recording/segment-writer.js';
 import { clipPath, type ClipName } from '../../src/sim/index.js';
@@ -52,6 +58,22 @@ export async function recordSynthetic(
     const done = await w?.finish();
     if (done) finished.push(done);
   };
+  const handle = async (out: Fmp4Output) => {
+    if (out.kind === 'init') {
+      init = out.data;
+      return;
+    }
+    if (writer && out.key && out.startTime - writer.mediaStart >= segmentTicks) await close();
+    writer ??= await SegmentWriter.start(deps, {
+      cameraId: options.cameraId,
+      zoneId: options.zoneId,
+      startMs: options.startMs + out.startTime / 90,
+      mediaStart: out.startTime,
+      init: init!,
+      video,
+    });
+    await writer.append(out);
+  };
   const total = options.seconds * 90_000;
   let first = true;
   for (let loop = 0; ; loop++) {
@@ -76,26 +98,11 @@ export async function recordSynthetic(
         videoChanged: first,
       };
       first = false;
-      for (const out of fragmenter.push(au)) {
-        if (out.kind === 'init') {
-          init = out.data;
-          continue;
-        }
-        if (writer && out.key && out.startTime - writer.mediaStart >= segmentTicks) await close();
-        writer ??= await SegmentWriter.start(deps, {
-          cameraId: options.cameraId,
-          zoneId: options.zoneId,
-          startMs: options.startMs + out.startTime / 90,
-          mediaStart: out.startTime,
-          init: init!,
-          video,
-        });
-        await writer.append(out);
-      }
+      for (const out of fragmenter.push(au)) await handle(out);
     }
     if (stop) break;
   }
-  for (const out of fragmenter.flush()) if (out.kind === 'fragment') await writer?.append(out);
+  for (const out of fragmenter.flush()) await handle(out);
   await close();
   return finished;
 }
