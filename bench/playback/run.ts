@@ -107,7 +107,7 @@ for (let c = 0; c < CAMERAS; c++) {
       start_ms: startMs,
       end_ms: startMs + duration,
       media_start: 0,
-      media_end: Number(template.mediaEnd) - Number(template.mediaStart),
+      media_end: template.mediaEnd! - template.mediaStart,
       frames: template.frames,
       fragments: template.fragments,
       key_frames: JSON.stringify(template.keyFrames),
