@@ -92,7 +92,13 @@ async function latency(): Promise<void> {
   const agent = new https.Agent({ keepAlive: true, maxSockets: 1 });
   const baseAgent = new https.Agent({ keepAlive: true, maxSockets: 1 });
   const cookie = input.cookies[0]!;
-  const rows: Record<string, number[]> = { playlist: [], firstMedia: [], seek: [], baselineMedia: [] };
+  const rows: Record<string, number[]> = {
+    playlist: [],
+    firstMedia: [],
+    seekFirstByte: [],
+    seek: [],
+    baselineMedia: [],
+  };
   for (let i = 0; i < input.iterations; i++) {
     const s = pick(input.samples);
     const at = s.startMs + Math.floor(Math.random() * (s.endMs - s.startMs - 1000));
@@ -106,6 +112,7 @@ async function latency(): Promise<void> {
     if (pl.status !== 200) throw new Error(`playlist ${pl.status}: ${pl.body.toString().slice(0, 200)}`);
     const { gops } = firstSegment(pl.body.toString());
     const gop = gops[0]!;
+    const mediaAt = performance.now() - t0;
     const media = await get(agent, input.port, gop.url, { cookie, range: rangeHeader(gop) });
     if (media.status !== 206)
       throw new Error(`media ${media.status}: ${media.body.toString().slice(0, 200)}`);
@@ -116,6 +123,7 @@ async function latency(): Promise<void> {
     if (i < 5) continue; // warm-up
     rows.playlist!.push(pl.ttfb);
     rows.firstMedia!.push(media.ttfb);
+    rows.seekFirstByte!.push(mediaAt + media.ttfb);
     rows.seek!.push(seek);
     rows.baselineMedia!.push(base.ttfb);
   }

@@ -214,6 +214,7 @@ const line = (name: string, xs: number[]) =>
   );
 line('playback start: HLS playlist, time to first byte', lat.rows.playlist!);
 line('first media range (GOP), time to first byte', lat.rows.firstMedia!);
+line('seek: playlist + first byte of the first GOP', lat.rows.seekFirstByte!);
 line('seek: playlist + the whole first GOP', lat.rows.seek!);
 line('baseline: same GOP from a plaintext file, bare HTTPS, first byte', lat.rows.baselineMedia!);
 console.log(
