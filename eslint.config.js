@@ -1,5 +1,6 @@
 // @ts-check
 import js from '@eslint/js';
+import reactHooks from 'eslint-plugin-react-hooks';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
@@ -44,5 +45,17 @@ export default tseslint.config(
       'no-restricted-imports': 'off',
     },
   },
-  { files: ['eslint.config.js'], ...tseslint.configs.disableTypeChecked },
+  {
+    // The web console (React, bundled by Vite): its own tsconfig, module layout and hooks rules.
+    files: ['web/src/**/*.{ts,tsx}'],
+    plugins: { 'react-hooks': reactHooks },
+    rules: {
+      ...reactHooks.configs.recommended.rules,
+      'no-restricted-imports': 'off',
+      // Event handlers start promises on purpose; useAction() captures their errors.
+      '@typescript-eslint/no-misused-promises': ['error', { checksVoidReturn: { attributes: false } }],
+    },
+  },
+  { files: ['eslint.config.js', 'web/vite.config.js'], ...tseslint.configs.disableTypeChecked },
+  { files: ['web/vite.config.js'], languageOptions: { globals: { process: 'readonly' } } },
 );

@@ -66,7 +66,13 @@ describe('full disk', () => {
           );
         }
         const deadline = Date.now() + 60_000;
-        while (rec.storageState !== 'full' && Date.now() < deadline) await sleep(200);
+        // The stop is complete once it is audited (the sessions are stopped and their segments finished first).
+        while (
+          (rec.storageState !== 'full' || w.audit.count('storage.full') === 0) &&
+          Date.now() < deadline
+        ) {
+          await sleep(200);
+        }
         assert.equal(rec.storageState, 'full', 'recording stopped on the full disk');
         const status = await rec.status();
         assert.ok(

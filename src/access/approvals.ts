@@ -130,10 +130,12 @@ export class Approvals {
     return row && toRequest(row);
   }
 
-  async list(status?: ApprovalStatus): Promise<ApprovalRequest[]> {
+  /** The newest 500 requests, optionally only those in one status or made by one user. */
+  async list(status?: ApprovalStatus, requestedBy?: string): Promise<ApprovalRequest[]> {
     await this.expireDue();
     let q = this.db.selectFrom('approval_request').selectAll().orderBy('requested_at', 'desc').limit(500);
     if (status !== undefined) q = q.where('status', '=', status);
+    if (requestedBy !== undefined) q = q.where('requested_by', '=', requestedBy);
     return (await q.execute()).map(toRequest);
   }
 

@@ -2,7 +2,9 @@ import { Type } from '@sinclair/typebox';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 import type { JsonValue } from '../audit/index.js';
+import { permissionsOf, scopesFor } from './decide.js';
 import { PERMISSIONS } from './permissions.js';
+import { describeScope } from './scope.js';
 import { subjectOf } from './request.js';
 import { grantJson, roleJson, type AccessService, type ChangeOutcome } from './service.js';
 import type { ApprovalRequest } from './approvals.js';
@@ -72,6 +74,64 @@ export function accessRoutes(access: AccessService): FastifyPluginAsync {
         },
       },
       async () => Object.entries(PERMISSIONS).map(([id, description]) => ({ id, description })),
+    );
+
+    app.get(
+      '/api/me/permissions',
+      {
+        config: { access: { authenticated: true } },
+        schema: {
+          summary:
+            "The caller's effective permissions, each with the scopes it holds it on, and its grants. For clients that show only what the caller may do; every route still decides for itself",
+          tags: ['me'],
+          response: {
+            200: Type.Object({
+              userId: Type.String(),
+              username: Type.String(),
+              kind: Type.String(),
+              permissions: Type.Record(Type.String(), Type.Array(Type.String()), {
+                description: 'permission -> scopes (all, site:<id>, zone:<id>, camera-group:<id>)',
+              }),
+              grants: Type.Array(
+                Type.Object({ grantId: Type.String(), role: Type.String(), scope: Type.String() }),
+              ),
+            }),
+            ...errors,
+          },
+        },
+      },
+      async (request) => {
+        const subject = subjectOf(request);
+        const permissions: Record<string, string[]> = {};
+        for (const permission of permissionsOf(subject)) {
+          permissions[permission] = [...new Set(scopesFor(subject, permission).map(describeScope))];
+        }
+        return {
+          userId: subject.userId,
+          username: subject.username,
+          kind: subject.kind,
+          permissions,
+          grants: subject.grants.map((g) => ({
+            grantId: g.grantId,
+            role: g.roleId,
+            scope: describeScope(g.scope),
+          })),
+        };
+      },
+    );
+
+    app.get(
+      '/api/me/approvals',
+      {
+        config: { access: { authenticated: true } },
+        schema: {
+          summary: 'Dual-approval requests the caller made, newest first, with their status',
+          tags: ['me'],
+          response: { 200: Type.Array(ApprovalBody), ...errors },
+        },
+      },
+      async (request) =>
+        (await access.approvals.list(undefined, subjectOf(request).userId)).map(approvalJson),
     );
 
     app.get(

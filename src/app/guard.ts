@@ -71,10 +71,11 @@ export function createGuard(deps: {
     request.principal = principal;
     // A session part-way through sign-in reaches only the routes that list its step.
     if (principal.sessionState !== undefined && principal.sessionState !== 'active') return;
-    if (rule.permission === undefined) {
-      if (rule.authenticated || rule.steps) return;
+    if (rule.permission === undefined && !rule.authenticated) {
+      if (rule.steps) return;
       return refuse(request, 'ACCESS_UNDECLARED', 'this route declares no permission', 403);
     }
+    // Built for `authenticated` routes too: the caller's own views (e.g. /api/me/permissions) read it.
     const subject = await access.subject({
       userId: principal.userId,
       username: principal.username,
@@ -86,6 +87,7 @@ export function createGuard(deps: {
       tokenPermissions: principal.tokenPermissions ?? null,
     });
     request.subject = subject;
+    if (rule.permission === undefined) return;
     // Refuse before resolving the resource, so that a caller without the permission anywhere cannot
     // learn from a 404 which resources exist.
     if (typeof rule.target === 'function') {

@@ -26,6 +26,9 @@ import { ensureInstanceId } from './instance.js';
 import { MIGRATIONS } from './migrations.js';
 import { VERSION } from './version.js';
 
+/** The built web console: `web/dist` of the installed package (this file runs from dist/src/app/). */
+const CONSOLE_DIR = path.resolve(import.meta.dirname, '..', '..', '..', 'web', 'dist');
+
 /** Everything a command needs, opened and ready; `close()` releases it. */
 export interface PalisadeServices {
   config: Config;
@@ -263,6 +266,7 @@ export async function assembleServer(
     bodyLimitBytes: config.http.bodyLimitBytes,
     rateLimit: config.http.rateLimit,
     readiness: [{ name: 'database', check: () => database.ping() }],
+    consoleDir: CONSOLE_DIR,
     guard,
     routes: [
       identityRoutes(identity),
@@ -287,7 +291,12 @@ export async function assembleServer(
           );
         },
       }),
-      async (instance) => instance.register(auditRoutes, { log: audit, actorOf: actor }),
+      async (instance) =>
+        instance.register(auditRoutes, {
+          log: audit,
+          actorOf: actor,
+          workDir: path.join(services.dataDir, 'tmp'),
+        }),
       keysRoutes({
         keyring,
         actor,

@@ -54,6 +54,7 @@ export const AUDIT_ACTIONS = {
   'audit.checkpoint.signed': 'a checkpoint of the audit log was signed',
   'audit.queried': 'audit events were read',
   'audit.exported': 'the audit log was exported',
+  'audit.verified': 'the stored audit log was verified on request (the result in outcome and details)',
   'audit.proof.served': 'an inclusion or consistency proof was served',
 
   // keys (keys/)

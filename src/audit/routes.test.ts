@@ -1,4 +1,7 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { readdirSync } from 'node:fs';
+import path from 'node:path';
 import { describe, it } from 'node:test';
 import type { RouteOptions } from 'fastify';
 import { openTestAuditLog, sampleEvent } from '../../test/support/audit.js';
@@ -10,6 +13,7 @@ import { openCheckpoint } from './checkpoint.js';
 import { parseVerifierKey } from './note.js';
 import { verifyConsistency, verifyInclusion } from './proof.js';
 import { auditRoutes } from './routes.js';
+import { verifyExport } from './export.js';
 
 describe('audit HTTP routes (plugin on its own server)', () => {
   it('serve events, checkpoints and proofs that verify, audit every read, and document themselves', async () => {
@@ -37,6 +41,7 @@ describe('audit HTTP routes (plugin on its own server)', () => {
               id: String(request.headers['x-test-user']),
               auth: 'test',
             }),
+            workDir: tempDir(),
           });
         },
       ],
@@ -130,6 +135,117 @@ describe('audit HTTP routes (plugin on its own server)', () => {
       }
       const report = await log.verify();
       assert.equal(report.ok, true);
+    } finally {
+      await app.close();
+      await log.close();
+      await t.drop();
+    }
+  });
+
+  it('verify on request (plain and streamed with progress) and an export downloaded as a tar that verifies offline', async () => {
+    const t = await DIALECTS[0]!.create();
+    const log = await openTestAuditLog(t.database, t.dataDir);
+    for (let i = 0; i < 40; i++) await log.append(sampleEvent(i));
+    const app = await buildHttpServer({
+      tls: await ensureTlsMaterial({ dataDir: tempDir() }),
+      logger: createLogger('silent'),
+      version: '0.0.0-test',
+      bodyLimitBytes: 4096,
+      rateLimit: { max: 10_000, windowMs: 60_000 },
+      readiness: [],
+      guard: async () => undefined,
+      routes: [
+        async (instance) =>
+          instance.register(auditRoutes, {
+            log,
+            actorOf: (request) => ({
+              type: 'user',
+              id: String(request.headers['x-test-user']),
+              auth: 'test',
+            }),
+            workDir: tempDir(),
+          }),
+      ],
+    });
+    const as = (user: string, accept = 'application/json') => ({
+      'x-test-user': user,
+      accept,
+      'content-type': 'application/json',
+    });
+    try {
+      const plain = await app.inject({
+        method: 'POST',
+        url: '/api/audit/verify',
+        headers: as('a'),
+        body: '{}',
+      });
+      assert.equal(plain.statusCode, 200);
+      const report = plain.json<{ report: { ok: boolean; entries: number; treeSize: number } }>().report;
+      assert.equal(report.ok, true);
+      assert.ok(report.entries >= 40 && report.treeSize === report.entries);
+
+      const streamed = await app.inject({
+        method: 'POST',
+        url: '/api/audit/verify',
+        headers: as('a', 'application/x-ndjson'),
+        body: '{}',
+      });
+      assert.match(String(streamed.headers['content-type']), /application\/x-ndjson/);
+      const lines = streamed.body
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as Record<string, { done?: number; total?: number; ok?: boolean }>);
+      assert.ok(lines[0]!.progress, 'the first line says how much there is to do');
+      assert.ok(lines[0]!.progress.total! > 40);
+      assert.equal(lines.at(-1)!.report!.ok, true);
+      const verified = await log.query({ actionPrefix: 'audit.verified' });
+      assert.equal(verified.events.length, 2, 'each verification is audited');
+      assert.equal(verified.events[0]!.event.outcome, 'success');
+
+      const prepared = await app.inject({
+        method: 'POST',
+        url: '/api/audit/exports',
+        headers: as('auditor-1', 'application/x-ndjson'),
+        body: '{}',
+      });
+      const last = JSON.parse(prepared.body.trim().split('\n').at(-1)!) as {
+        export: { download: string; bytes: number; treeSize: number; fileName: string };
+      };
+      assert.match(last.export.download, /^\/api\/audit\/exports\/[0-9a-f-]{36}$/);
+      assert.equal(
+        (await app.inject({ url: last.export.download, headers: as('someone-else') })).statusCode,
+        404,
+        'only the person who prepared an export downloads it',
+      );
+      const tar = await app.inject({ url: last.export.download, headers: as('auditor-1') });
+      assert.equal(tar.statusCode, 200);
+      assert.equal(tar.headers['content-type'], 'application/x-tar');
+      assert.match(
+        String(tar.headers['content-disposition']),
+        /attachment; filename="palisade-audit-export-\d+\.tar"/,
+      );
+      assert.equal(tar.rawPayload.length, last.export.bytes, 'the announced length is exact');
+
+      // The system's own tar reads the archive, and the extracted folder verifies offline.
+      const out = tempDir();
+      const tarFile = path.join(out, last.export.fileName);
+      await import('node:fs/promises').then((fs) => fs.writeFile(tarFile, tar.rawPayload));
+      const untar = spawnSync('tar', ['-xf', tarFile, '-C', out], { encoding: 'utf8' });
+      assert.equal(untar.status, 0, untar.stderr);
+      const folder = path.join(out, last.export.fileName.replace(/\.tar$/, ''));
+      assert.deepEqual(readdirSync(folder).sort(), [
+        'README.txt',
+        'checkpoint',
+        'checkpoints.jsonl',
+        'entries.jsonl',
+        'log.json',
+      ]);
+      const offline = await verifyExport(folder);
+      assert.equal(offline.ok, true, JSON.stringify(offline.failure));
+      assert.equal(offline.treeSize, last.export.treeSize);
+      const exported = await log.query({ actionPrefix: 'audit.exported' });
+      assert.equal(exported.events.length, 1);
+      assert.ok(exported.events[0]!.index < last.export.treeSize, 'the export covers its own request');
     } finally {
       await app.close();
       await log.close();

@@ -102,8 +102,10 @@ function openSqlite(file: string): Database {
 
 function openPostgres(url: string, poolSize: number): Database {
   const pool = new pg.Pool({ connectionString: url, max: poolSize, connectionTimeoutMillis: 5000 });
-  // An idle client losing its server must not crash the process; the next query reports it.
+  // A client losing its server must not crash the process: an idle one is reported by the pool, a busy
+  // one by the client itself (and its query rejects, which is where the caller hears of it).
   pool.on('error', () => undefined);
+  pool.on('connect', (client) => client.on('error', () => undefined));
   const kysely = new Kysely<FoundationTables>({ dialect: new PostgresDialect({ pool }) });
   const location = redactUrl(url);
   return {

@@ -8,6 +8,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyPlug
 import type { Logger } from '../log/index.js';
 import { PalisadeError, describeError } from '../errors/index.js';
 import { ErrorBodySchema, errorBody, handleError } from './errors.js';
+import { consoleRoutes } from './console.js';
 import { installGuard, type Guard } from './guard.js';
 import { recordBuild } from './security.js';
 import { NO_QUERY, strictInputs } from './strict-inputs.js';
@@ -29,6 +30,8 @@ export interface HttpServerOptions {
   guard: Guard;
   /** Route plugins of the domain modules, registered after the shared hooks. */
   routes?: FastifyPluginAsync[];
+  /** The built web console (`web/dist`), served at `/`; see console.ts. */
+  consoleDir?: string;
 }
 
 /**
@@ -184,5 +187,6 @@ export async function buildHttpServer(options: HttpServerOptions): Promise<Fasti
   );
 
   for (const plugin of options.routes ?? []) await app.register(plugin);
+  if (options.consoleDir !== undefined) await app.register(consoleRoutes(options.consoleDir));
   return app;
 }
