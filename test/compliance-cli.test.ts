@@ -28,16 +28,16 @@ describe('palisade compliance', () => {
     );
     assert.match(r.stdout, /Zone default: /);
     assert.match(r.stdout, /\n {2}SL-T {10}2 {8}2 {8}2 {8}2 {8}2 {8}2 {8}2\n/);
-    assert.match(r.stdout, /\n {2}SL-A {10}0 {8}0 {8}0 {8}1 {8}0 {8}1 {8}0\n/);
+    assert.match(r.stdout, /\n {2}SL-A {10}0 {8}0 {8}0 {8}2 {8}0 {8}1 {8}0\n/);
     // A fresh install's only account still has its one-time password: SR 1.5 holds FR1 at 0.
     assert.match(r.stdout, /FR1 IAC: SL-A 0 \(target 2\); SL 1 needs:\n {4}- SR 1\.5 .*initial credential/);
     assert.match(
       r.stdout,
-      /FR4 DC: SL-A 1 \(target 2\); SL 2 needs:\n {4}- SR 4\.1 RE1 .*\[not-assessed\]: no fact keys\.atRest\.coverage from keys/,
+      /FR4 DC: SL-A 2 \(target 2\); SL 3 needs:\n {4}- SR 4\.2 RE1 .*\[not-assessed\]: no attestation recorded/,
     );
     assert.match(
       r.stdout,
-      /Fact sources: http\.server, database, host\.time, compliance, identity, access, audit, keys/,
+      /Fact sources: http\.server, database, host\.time, compliance, identity, access, audit, keys, recording\.segments, recording\.storage, recording\.inventory/,
     );
     assert.ok(!r.stderr.includes('incoming request'), 'the probe server stays quiet');
 

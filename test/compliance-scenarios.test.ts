@@ -37,7 +37,7 @@ import { tempDir } from './support/tmp.js';
 type Facts = Record<string, JsonValue>;
 
 /** (a) Embedded defaults, as the identity, access, audit and keys modules are specified to ship them. */
-const DEFAULTS: Record<'identity' | 'access' | 'audit' | 'keys' | 'time', Facts> = {
+const DEFAULTS: Record<'identity' | 'access' | 'audit' | 'keys' | 'recording' | 'devices' | 'time', Facts> = {
   identity: {
     'identity.authentication.enforced': true,
     'identity.authentication.publicRoutes': ['GET /healthz', 'GET /readyz', 'POST /api/auth/login'],
@@ -103,8 +103,28 @@ const DEFAULTS: Record<'identity' | 'access' | 'audit' | 'keys' | 'time', Facts>
     'keys.provider.kind': 'keyfile',
     'keys.provider.hardwareBacked': false,
     'keys.atRest.algorithm': 'AES-256-GCM',
-    'keys.atRest.coverage': { video: true, secrets: true },
+    'keys.atRest.coverage': { secrets: true },
     'keys.cryptoShredding.enabled': true,
+  },
+  recording: { 'recording.encryptionAtRest.coverage': 1 },
+  devices: {
+    'devices.inventory.count': 2,
+    'devices.inventory.cameras': [
+      {
+        id: 'gate-1',
+        name: 'Gate 1',
+        zone: 'control-room',
+        url: 'rtsps://10.0.5.11/stream1',
+        recording: 'continuous',
+      },
+      {
+        id: 'gate-2',
+        name: 'Gate 2',
+        zone: 'control-room',
+        url: 'rtsps://10.0.5.12/stream1',
+        recording: 'continuous',
+      },
+    ],
   },
   time: {
     'time.sync': {
@@ -140,6 +160,8 @@ const HARDENED: typeof DEFAULTS = {
   },
   audit: DEFAULTS.audit,
   keys: { ...DEFAULTS.keys, 'keys.provider.kind': 'pkcs11', 'keys.provider.hardwareBacked': true },
+  recording: DEFAULTS.recording,
+  devices: DEFAULTS.devices,
   time: {
     'time.sync': {
       status: 'synchronized',
@@ -318,9 +340,9 @@ describe('compliance acceptance scenarios (engine level, over fact sets mirrorin
     );
   });
 
-  it('(b) hardened with attestations: SL-A [3*,4,3,3,0,1,1], FR1 marked as relying on a countermeasure', async () => {
+  it('(b) hardened with attestations: SL-A [3*,4,3,3,0,1,2], FR1 marked as relying on a countermeasure', async () => {
     b = await run(HARDENED, { server: caServer, attestations: ATTESTATIONS, countermeasures: [HSM_PROXY] });
-    assert.deepEqual(b.slAchieved, [3, 4, 3, 3, 0, 1, 1]);
+    assert.deepEqual(b.slAchieved, [3, 4, 3, 3, 0, 1, 2]);
     assert.deepEqual(b.compensated, [true, false, false, false, false, false, false]);
     assert.deepEqual(blockers(b), [
       ['SR 1.7 RE2'],
@@ -329,7 +351,7 @@ describe('compliance acceptance scenarios (engine level, over fact sets mirrorin
       ['SR 4.1 RE2'],
       ['SR 5.1', 'SR 5.2', 'SR 5.4'],
       ['SR 6.2'],
-      ['SR 7.8'],
+      ['SR 7.1 RE2'],
     ]);
     assert.equal(b.gaps[1]!.next, null, 'FR2 is at SL 4');
     const sr19re1 = result(b, 'SR 1.9 RE1');
@@ -343,16 +365,16 @@ describe('compliance acceptance scenarios (engine level, over fact sets mirrorin
     assert.equal(result(b, 'SR 1.6').status, 'not-applicable');
     // Blocked only by requirements whose modules are not built: FR5, FR6 and FR7 say which.
     assert.match(b.gaps[4]!.next!.blockers[0]!.reason, /^network module not present/);
-    assert.match(b.gaps[6]!.next!.blockers[0]!.reason, /^devices module not present/);
+    assert.match(b.gaps[6]!.next!.blockers[0]!.reason, /^network module not present/);
     assert.deepEqual(
       b.gaps.map((g) => g.toTarget.map((t) => t.requirement)),
-      [[], [], [], [], ['SR 5.1', 'SR 5.2', 'SR 5.4', 'SR 5.1 RE1', 'SR 5.2 RE1'], ['SR 6.2'], ['SR 7.8']],
+      [[], [], [], [], ['SR 5.1', 'SR 5.2', 'SR 5.4', 'SR 5.1 RE1', 'SR 5.2 RE1'], ['SR 6.2'], []],
     );
   });
 
   it('(c) (b) with MFA relaxed for one role: FR1 falls to 2, blocked by SR 1.1 RE2 naming the role', async () => {
     c = await run(RELAXED, { server: caServer, attestations: ATTESTATIONS, countermeasures: [HSM_PROXY] });
-    assert.deepEqual(c.slAchieved, [2, 4, 3, 3, 0, 1, 1]);
+    assert.deepEqual(c.slAchieved, [2, 4, 3, 3, 0, 1, 2]);
     assert.deepEqual(
       c.compensated,
       [false, false, false, false, false, false, false],
@@ -433,7 +455,7 @@ describe('compliance acceptance scenarios (engine level, over fact sets mirrorin
       countermeasures: [HSM_PROXY],
       without: ['keys'],
     });
-    assert.deepEqual(z.slAchieved, [2, 4, 1, 1, 0, 1, 1]);
+    assert.deepEqual(z.slAchieved, [2, 4, 1, 1, 0, 1, 2]);
     const r = result(z, 'SR 1.5 RE1');
     assert.equal(r.status, 'not-assessed');
     assert.equal(r.check.reason, 'keys module not present: nothing reports keys.provider.kind');

@@ -1,3 +1,4 @@
+import { statSync } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
 import {
   ComplianceStore,
@@ -23,6 +24,7 @@ import { auditFactSource, type AuditActor } from '../audit/index.js';
 import { identityFactSource, type IdentityTables } from '../identity/index.js';
 import { keysFactSource, type Keyring } from '../keys/index.js';
 import type { ZoneDirectory } from '../network/index.js';
+import { recordingFactSources } from '../recording/index.js';
 import type { PalisadeServices } from './palisade.js';
 import { VERSION } from './version.js';
 
@@ -114,11 +116,26 @@ async function evidenceSigner(keyring: Keyring): Promise<EvidenceSigner> {
   };
 }
 
+/**
+ * The recorder warns before the file system holding the video fills (SR 2.9). That warning also covers
+ * the audit log when the log lives in an SQLite file on the same file system; a PostgreSQL server's
+ * storage is watched by whoever runs it, so then there is no warning of ours to report.
+ */
+function auditStorageWarning(services: PalisadeServices): number | null {
+  if (services.database.dialect !== 'sqlite') return null;
+  try {
+    const same = statSync(services.database.location).dev === statSync(services.recorder.store.location).dev;
+    return same ? services.recorder.settings.capacity.warnFreeRatio : null;
+  } catch {
+    return null;
+  }
+}
+
 /** Every fact source that exists in this build. */
 export function factSources(app: FastifyInstance, services: PalisadeServices): FactRegistry {
   const { config, database, identity, access, audit } = services;
   const routes = routeFacts(app);
-  return new FactRegistry()
+  const registry = new FactRegistry()
     .register(httpFactSource(app))
     .register(databaseFactSource(database))
     .register(timeFactSource())
@@ -137,8 +154,17 @@ export function factSources(app: FastifyInstance, services: PalisadeServices): F
       }),
     )
     .register(accessFactSource(access, routes))
-    .register(auditFactSource({ log: audit, database, dataDir: services.dataDir }))
+    .register(
+      auditFactSource({
+        log: audit,
+        database,
+        dataDir: services.dataDir,
+        warningThresholdRatio: () => auditStorageWarning(services),
+      }),
+    )
     .register(keysFactSource({ keyring: services.keyring, kekMaxAgeDays: config.keys.kekMaxAgeDays }));
+  for (const source of recordingFactSources(services.recorder)) registry.register(source);
+  return registry;
 }
 
 /** The zones of the installation with their target security levels, as the engine takes them. */

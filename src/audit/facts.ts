@@ -31,7 +31,13 @@ export async function appendOnlyTriggersPresent(database: Database): Promise<boo
  * What the audit log reports to the compliance engine (structurally a compliance `FactSource`):
  * observed from the database (triggers), the log (checkpoints) and the file system (headroom).
  */
-export function auditFactSource(o: { log: AuditLog; database: Database; dataDir: string }) {
+export function auditFactSource(o: {
+  log: AuditLog;
+  database: Database;
+  dataDir: string;
+  /** Free share below which a capacity warning covers the audit log's storage, if something raises one. */
+  warningThresholdRatio: () => number | null;
+}) {
   return {
     name: 'audit',
     namespace: 'audit',
@@ -70,8 +76,7 @@ export function auditFactSource(o: { log: AuditLog; database: Database; dataDir:
           value: fs.blocks === 0 ? 0 : fs.bavail / fs.blocks,
           observedAt: at,
         },
-        // No capacity warning for the audit log's storage yet (SR 2.9 RE1 shows not met).
-        { key: 'audit.storage.warningThresholdRatio', value: null, observedAt: at },
+        { key: 'audit.storage.warningThresholdRatio', value: o.warningThresholdRatio(), observedAt: at },
         { key: 'audit.storage.writeOnce', value: false, observedAt: at },
         // append() is awaited before an action is acknowledged: when it fails, the action fails.
         { key: 'audit.failure.mode', value: 'block', observedAt: at },

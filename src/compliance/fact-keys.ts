@@ -260,7 +260,19 @@ export const FACT_KEYS: Readonly<Record<string, FactKeyDoc>> = {
   },
   'keys.secrets.sealed': { type: 'number', meaning: 'secrets stored sealed by the key provider' },
   'keys.atRest.algorithm': { type: 'string', meaning: 'encryption of data at rest, e.g. `AES-256-GCM`' },
-  'keys.atRest.coverage': { type: 'object', meaning: '`{ video, secrets }`: what is encrypted at rest' },
+  'keys.atRest.coverage': { type: 'object', meaning: '`{ secrets }`: secrets are encrypted at rest' },
+
+  // recording and the camera inventory
+  'recording.encryptionAtRest.coverage': {
+    type: 'number',
+    meaning: 'share (0..1) of recorded segments sealed with a live data key (1 when nothing is recorded)',
+  },
+  'devices.inventory.count': { type: 'number', meaning: 'cameras in the inventory (per zone when zoned)' },
+  'devices.inventory.cameras': {
+    type: 'object',
+    meaning:
+      'the inventory: id, name, zone, stream URL (without credentials) and recording mode of each camera',
+  },
   'keys.cryptoShredding.enabled': {
     type: 'boolean',
     meaning: 'destroying a data key makes its data unrecoverable',

@@ -1,10 +1,11 @@
 import { sql } from 'kysely';
+import type { JsonValue } from '../audit/index.js';
 import type { Recorder } from './recorder.js';
 
 /** Structurally the compliance engine's `Observation` (recording/ does not import compliance/). */
 export interface ObservationLike {
   key: string;
-  value: string | number | boolean | null | string[] | { [k: string]: unknown } | unknown[];
+  value: JsonValue;
   observedAt: string;
   zone?: string;
 }

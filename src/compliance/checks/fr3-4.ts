@@ -182,20 +182,24 @@ export const FR3_CHECKS: Check[] = [
 
 export const FR4_CHECKS: Check[] = [
   automated('SR 4.1', [LISTENERS, 'database.transport'], (f) => protectedInTransit(f, false)),
-  automated('SR 4.1 RE1', ['keys.atRest.algorithm', 'keys.atRest.coverage'], (f) => {
-    const algorithm = f.string('keys.atRest.algorithm');
-    const video = field(f, 'keys.atRest.coverage', 'video', 'boolean');
-    const secrets = field(f, 'keys.atRest.coverage', 'secrets', 'boolean');
-    const missing = [video ? null : 'video', secrets ? null : 'secrets'].filter((x) => x !== null);
-    if (missing.length > 0)
-      return notMet(
-        `${missing.join(' and ')} stored without encryption`,
-        'enable encryption at rest for video and secrets',
-      );
-    return AUTHENTICATED_AT_REST.test(algorithm)
-      ? met(`video and secrets are encrypted at rest with ${algorithm}`)
-      : notMet(`data at rest uses ${algorithm}`, 'use AES-256-GCM for data at rest');
-  }),
+  automated(
+    'SR 4.1 RE1',
+    ['keys.atRest.algorithm', 'keys.atRest.coverage', 'recording.encryptionAtRest.coverage'],
+    (f) => {
+      const algorithm = f.string('keys.atRest.algorithm');
+      const video = f.number('recording.encryptionAtRest.coverage') === 1;
+      const secrets = field(f, 'keys.atRest.coverage', 'secrets', 'boolean');
+      const missing = [video ? null : 'video', secrets ? null : 'secrets'].filter((x) => x !== null);
+      if (missing.length > 0)
+        return notMet(
+          `${missing.join(' and ')} stored without encryption`,
+          'enable encryption at rest for video and secrets',
+        );
+      return AUTHENTICATED_AT_REST.test(algorithm)
+        ? met(`video and secrets are encrypted at rest with ${algorithm}`)
+        : notMet(`data at rest uses ${algorithm}`, 'use AES-256-GCM for data at rest');
+    },
+  ),
   pending('SR 4.1 RE2', 'network', 'conduits crossing zone boundaries carry only encrypted traffic'),
   automated('SR 4.2', ['keys.cryptoShredding.enabled'], (f) =>
     f.boolean('keys.cryptoShredding.enabled')

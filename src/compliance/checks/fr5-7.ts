@@ -144,5 +144,15 @@ export const FR7_CHECKS: Check[] = [
         )
       : notMet(`${list(plain.map((l) => l.key))} accept plaintext`, 'disable plaintext listeners');
   }),
-  pending('SR 7.8', 'devices', 'every camera is inventoried with vendor, model, firmware and placement'),
+  automated('SR 7.8', ['devices.inventory.count', 'devices.inventory.cameras'], (f) => {
+    const count = f.number('devices.inventory.count');
+    const cameras = f.value('devices.inventory.cameras');
+    const listed = Array.isArray(cameras) ? cameras.length : -1;
+    return listed === count
+      ? met(`the inventory lists all ${count} camera(s) with zone, stream and recording mode`)
+      : notMet(
+          'the camera inventory cannot be reported',
+          'keep every camera in the inventory (palisade cameras list)',
+        );
+  }),
 ];
