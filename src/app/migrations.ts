@@ -4,6 +4,7 @@ import { complianceMigration } from '../compliance/index.js';
 import { foundationMigrations, type Migration } from '../db/index.js';
 import { identityMigration } from '../identity/index.js';
 import { networkMigration } from '../network/index.js';
+import { playbackMigration } from '../playback/index.js';
 import { recordingMigration } from '../recording/index.js';
 import { keysMigration } from '../keys/index.js';
 
@@ -20,4 +21,5 @@ export const MIGRATIONS: readonly Migration[] = [
   complianceMigration(6),
   keysMigration(7),
   recordingMigration(8),
+  playbackMigration(9),
 ];

@@ -15,6 +15,7 @@ import { keysRoutes, type Keyring, type KeyProvider } from '../keys/index.js';
 import type { Logger } from '../log/index.js';
 import { PalisadeError } from '../errors/index.js';
 import { networkRoutes, ZoneDirectory } from '../network/index.js';
+import { EvidenceService, PlaybackService, playbackRoutes } from '../playback/index.js';
 import { Recorder, recordingRoutes } from '../recording/index.js';
 import { LocalBlobStore } from '../storage/index.js';
 import { openKeysAndAudit, SYSTEM_ACTOR, type KeysAndAudit } from './audit.js';
@@ -43,6 +44,8 @@ export interface PalisadeServices {
   origin: PublicOrigin;
   /** The recording service: opened; `startPalisade` recovers and starts it. */
   recorder: Recorder;
+  playback: PlaybackService;
+  evidence: EvidenceService;
   /** Set when this start created the first administrator: print it once, it is never shown again. */
   firstAdministrator: { username: string; oneTimePassword: string } | undefined;
   close(): Promise<void>;
@@ -158,6 +161,44 @@ export async function openServices(
       return { deleted };
     });
     const opened = custody;
+    const playback = new PlaybackService({ recorder, keyring, audit, settings: config.playback });
+    const evidence = new EvidenceService({
+      database,
+      recorder,
+      keyring,
+      audit,
+      playback,
+      version: VERSION,
+      siteOf: async (zoneId) => (await zones.getZone(zoneId))?.siteId,
+      approval: async (id) => {
+        const a = await access.approvals.get(id);
+        return (
+          a && {
+            id: a.id,
+            action: a.action,
+            requestedBy: a.requestedBy,
+            requestedAt: a.requestedAt,
+            status: a.status,
+            decidedBy: a.decidedBy,
+            decidedAt: a.decidedAt,
+            decisionReason: a.decisionReason,
+          }
+        );
+      },
+      logger: logger.child({ module: 'playback' }),
+    });
+    // An evidence export under dual approval is produced once a second person approves it.
+    access.approvals.register('evidence.export', async (payload, { requestedBy }) => {
+      const { exportId } = payload as { exportId: string };
+      const e = await evidence.get(exportId);
+      evidence.start(exportId, {
+        type: 'user',
+        id: requestedBy,
+        ...(e?.requestedByName ? { name: e.requestedByName } : {}),
+        auth: 'dual-approval',
+      });
+      return { export: exportId, state: 'running' };
+    });
     return {
       config,
       dataDir,
@@ -171,8 +212,11 @@ export async function openServices(
       identity,
       origin,
       recorder: rec,
+      playback,
+      evidence,
       firstAdministrator,
       async close() {
+        await evidence.idle();
         await rec.close();
         await opened.close();
         await database.close();
@@ -194,7 +238,8 @@ export async function assembleServer(
   services: PalisadeServices,
   logger: Logger,
 ): Promise<{ app: FastifyInstance; tls: TlsMaterial; compliance: ComplianceService }> {
-  const { config, database, audit, identity, access, zones, keyring, recorder } = services;
+  const { config, database, audit, identity, access, zones, keyring, recorder, playback, evidence } =
+    services;
   const catalogue = effectiveCatalogue(config.compliance.gatingOverrides);
   const complianceStore = new ComplianceStore(database);
   const tls = await ensureTlsMaterial({
@@ -213,6 +258,7 @@ export async function assembleServer(
       address: p.address,
     };
   };
+  const guard = createGuard({ identity, access, audit });
   const app = await buildHttpServer({
     tls,
     logger,
@@ -221,7 +267,7 @@ export async function assembleServer(
     rateLimit: config.http.rateLimit,
     readiness: [{ name: 'database', check: () => database.ping() }],
     consoleDir: CONSOLE_DIR,
-    guard: createGuard({ identity, access, audit }),
+    guard,
     routes: [
       identityRoutes(identity),
       accessRoutes(access),
@@ -304,6 +350,47 @@ export async function assembleServer(
             return { id: r.id, expiresAt: r.expiresAt };
           },
         },
+      }),
+      playbackRoutes({
+        playback,
+        evidence,
+        recorder,
+        audit,
+        siteOf: async (zoneId) => (await zones.getZone(zoneId))?.siteId,
+        actor,
+        userId: (request) => principalOf(request).userId,
+        visible: (request, cameras) => {
+          const scopes = scopesFor(subjectOf(request), 'video.export');
+          return new Set(
+            cameras
+              .filter((c) =>
+                scopes.some((s) =>
+                  covers(s, { kind: 'camera', id: c.id, zoneId: c.zoneId, siteId: c.siteId, groupIds: [] }),
+                ),
+              )
+              .map((c) => c.id),
+          );
+        },
+        browserSession: (request) => principalOf(request).sessionId !== undefined,
+        publicOrigin: () => services.origin.origin,
+        // A live view re-runs its route's rule: the session must still be valid, the permission held.
+        recheck: async (request) => {
+          const rule = request.routeOptions.config.access;
+          if (rule) await guard(request, rule);
+        },
+        approval: {
+          required: () => access.approvals.requires('evidence.export'),
+          request: async (request, input) => {
+            const r = await access.approvals.request({
+              action: 'evidence.export',
+              summary: input.summary,
+              payload: input.payload,
+              by: subjectOf(request),
+            });
+            return { id: r.id, expiresAt: r.expiresAt };
+          },
+        },
+        logger: logger.child({ module: 'playback' }),
       }),
       complianceRoutes({
         catalogue,

@@ -62,6 +62,7 @@ export const AUDIT_ACTIONS = {
   'keys.kek.rotated': 'a key-encryption key was rotated',
   'keys.kek.destroyed': 'a key-encryption key was destroyed (crypto-shredding a zone)',
   'keys.dek.destroyed': 'a data key was destroyed (crypto-shredding an object)',
+  'keys.dek.disclosed': 'data keys were disclosed into an evidence package (the objects and why in details)',
   'keys.rewrap.started': 'a background re-wrap of data keys started',
   'keys.rewrap.completed': 'a background re-wrap of data keys completed',
   'secret.created': 'a secret was sealed and stored',
@@ -86,9 +87,13 @@ export const AUDIT_ACTIONS = {
 
   // video access (playback/)
   'video.live.start': 'live view of a camera started',
+  'video.live.stop': 'live view of a camera ended (duration, bytes and why in details)',
   'video.playback.start': 'playback of recorded video started',
   'video.download': 'recorded video was downloaded',
   'evidence.export.created': 'an evidence package was produced',
+  'evidence.export.requested': 'an evidence export was requested (it runs now, or after a second approval)',
+  'evidence.export.downloaded': 'an evidence package was downloaded',
+  'evidence.export.failed': 'an evidence export failed (the reason in details)',
 
   // compliance (compliance/)
   'compliance.attestation.recorded': 'an attestation was recorded for a requirement',

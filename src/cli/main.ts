@@ -4,6 +4,7 @@ import { isPalisadeError, describeError } from '../errors/index.js';
 import { registerAudit } from './audit.js';
 import { registerCameras } from './cameras.js';
 import { registerCompliance } from './compliance.js';
+import { registerEvidence } from './evidence.js';
 import { registerInit } from './init.js';
 import { registerKeys } from './keys.js';
 import { registerServe } from './serve.js';
@@ -27,6 +28,7 @@ export function buildProgram(): Command {
   registerSim(program);
   registerCameras(program);
   registerCompliance(program);
+  registerEvidence(program);
   return program;
 }
 

@@ -416,6 +416,47 @@ export const RecordingSchema = Type.Object(
   { ...Strict, default: {} },
 );
 
+export const PlaybackSchema = Type.Object(
+  {
+    maxRangeHours: Type.Integer({
+      minimum: 1,
+      maximum: 24 * 31,
+      default: 24,
+      description: 'longest time range of one playback (playlist)',
+    }),
+    maxDownloadMinutes: Type.Integer({
+      minimum: 1,
+      maximum: 24 * 60,
+      default: 360,
+      description: 'longest time range of one MP4 download or evidence export',
+    }),
+    tokenTtlSeconds: Type.Integer({
+      minimum: 60,
+      maximum: 86_400,
+      default: 14_400,
+      description: 'how long the media token of a playback stays valid',
+    }),
+    live: Type.Object(
+      {
+        maxBufferedBytes: Type.Integer({
+          minimum: 65_536,
+          maximum: 64 * 1024 * 1024,
+          default: 4 * 1024 * 1024,
+          description: 'most bytes queued for one live viewer before it skips to the next key frame',
+        }),
+        recheckSeconds: Type.Integer({
+          minimum: 1,
+          maximum: 3600,
+          default: 30,
+          description: "how often a live view re-checks the viewer's session and permission",
+        }),
+      },
+      { ...Strict, default: {} },
+    ),
+  },
+  { ...Strict, default: {} },
+);
+
 export const ConfigSchema = Type.Object(
   {
     dataDir: Type.String({ minLength: 1, default: './data', description: 'where Palisade keeps its state' }),
@@ -428,6 +469,7 @@ export const ConfigSchema = Type.Object(
     keys: KeysSchema,
     compliance: ComplianceSchema,
     recording: RecordingSchema,
+    playback: PlaybackSchema,
   },
   Strict,
 );

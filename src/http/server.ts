@@ -3,6 +3,7 @@ import cookie from '@fastify/cookie';
 import helmet from '@fastify/helmet';
 import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
+import websocket from '@fastify/websocket';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyPluginAsync } from 'fastify';
 import type { Logger } from '../log/index.js';
 import { PalisadeError, describeError } from '../errors/index.js';
@@ -112,6 +113,9 @@ export async function buildHttpServer(options: HttpServerOptions): Promise<Fasti
   });
 
   await app.register(cookie);
+  // WebSocket routes (the live view) go through the same hooks as any route: rate limit, guard.
+  // Clients send nothing of size, so incoming messages are capped small.
+  await app.register(websocket, { options: { maxPayload: 4096 } });
   installGuard(app, options.guard);
 
   await app.register(swagger, {

@@ -6,6 +6,7 @@ export type KeyAuditAction =
   | 'keys.kek.rotated'
   | 'keys.kek.destroyed'
   | 'keys.dek.destroyed'
+  | 'keys.dek.disclosed'
   | 'keys.rewrap.started'
   | 'keys.rewrap.completed'
   | 'secret.created'

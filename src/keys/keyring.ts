@@ -470,6 +470,43 @@ export class Keyring {
     };
   }
 
+  /**
+   * Discloses the data keys of objects, for an evidence export: a package carries the sealed segments
+   * as stored together with their data keys, so anyone holding it can check that the video came from
+   * exactly those bytes (and can open those objects, and nothing else). Audited as
+   * `keys.dek.disclosed` with the objects and the reason; the caller owns the returned buffers and
+   * should zero them once written.
+   */
+  async discloseDataKeys(
+    objectIds: readonly string[],
+    reason: string,
+    action: ActionContext = {},
+  ): Promise<Map<string, Buffer>> {
+    if (objectIds.length > 10_000)
+      throw keyError('KEY_NAME_INVALID', 'disclose at most 10,000 data keys per call');
+    if (objectIds.some((id) => id.startsWith('secret:')))
+      throw keyError('KEY_NAME_INVALID', 'the data keys of secrets are never disclosed');
+    const keys = new Map<string, Buffer>();
+    try {
+      for (const id of objectIds) keys.set(id, await openDataKey(this.#ctx, id));
+    } catch (err) {
+      for (const k of keys.values()) k.fill(0);
+      throw err;
+    }
+    await this.#ctx.audit({
+      action: 'keys.dek.disclosed',
+      outcome: 'success',
+      ...action,
+      target: {
+        type: 'data-key',
+        id: objectIds.length === 1 ? objectIds[0]! : `${objectIds.length} objects`,
+      },
+      reason,
+      details: { objects: objectIds.slice(0, 1000), count: objectIds.length },
+    });
+    return keys;
+  }
+
   /** Where an object's data key stands (for `palisade check` and the playback error path). */
   async dataKeyInfo(objectId: string): Promise<{
     kekId: string;

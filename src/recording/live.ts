@@ -22,6 +22,8 @@ export interface LiveSubscribeOptions {
   /** Most bytes queued for this subscriber; beyond it queued fragments are dropped up to the next key frame. */
   maxBufferedBytes?: number;
   signal?: AbortSignal;
+  /** One fragment per frame instead of the recorded (up to `fragmentMs`) fragments: for live viewers. */
+  lowLatency?: boolean;
 }
 
 export const DEFAULT_LIVE_BUFFER_BYTES = 4 * 1024 * 1024;

@@ -86,6 +86,10 @@ export class CameraSession extends EventEmitter {
   #lastRecordedEndMs: number | undefined;
   #wakeSleep: (() => void) | undefined;
   #subscribers = new Set<LiveSubscription>();
+  /** Low-latency viewers: fed one-frame fragments from a fragmenter of their own (see subscribe). */
+  #lowLatency = new Set<LiveSubscription>();
+  #liveFragmenter: Fmp4Fragmenter | undefined;
+  #liveInit: { data: Buffer; video: VideoInfo } | undefined;
   // statistics
   #bytes = 0;
   #frames = 0;
@@ -133,12 +137,55 @@ export class CameraSession extends EventEmitter {
     this.#setState('stopped');
   }
 
-  /** Live fMP4 straight from this session (no second camera connection). */
+  /**
+   * Live fMP4 straight from this session (no second camera connection). By default a subscriber gets
+   * the recorded fragments (up to `fragmentMs` long, so up to that much delay); a `lowLatency` one
+   * gets one fragment per frame from a second fragmenter over the same access units, which is what
+   * keeps a live view under a second behind the camera. That fragmenter exists only while someone
+   * watches that way.
+   */
   subscribe(options: LiveSubscribeOptions = {}): LiveSubscription {
-    const sub = new LiveSubscription(options, (s) => this.#subscribers.delete(s));
-    this.#subscribers.add(sub);
-    if (this.#init) sub.pushInit(this.#init.data, this.#init.video);
+    const sub = new LiveSubscription(options, (s) => {
+      this.#subscribers.delete(s);
+      this.#lowLatency.delete(s);
+    });
+    if (options.lowLatency) {
+      this.#lowLatency.add(sub);
+      if (this.#liveInit) sub.pushInit(this.#liveInit.data, this.#liveInit.video);
+    } else {
+      this.#subscribers.add(sub);
+      if (this.#init) sub.pushInit(this.#init.data, this.#init.video);
+    }
     return sub;
+  }
+
+  /** Feeds low-latency subscribers one fragment per frame (the fragment is cut when the next frame arrives). */
+  #feedLowLatency(au: AccessUnit): void {
+    if (this.#lowLatency.size === 0) {
+      this.#liveFragmenter = undefined;
+      this.#liveInit = undefined;
+      return;
+    }
+    // Same time origin as the recording fragmenter, so both timelines (and wall clocks) agree.
+    this.#liveFragmenter ??= new Fmp4Fragmenter({ partDurationMs: 0, timeOrigin: this.#wallAnchor?.media });
+    for (const out of this.#liveFragmenter.push(au)) {
+      if (out.kind === 'init') {
+        this.#liveInit = { data: out.data, video: out.video };
+        for (const s of this.#lowLatency) s.pushInit(out.data, out.video);
+        continue;
+      }
+      const wallMs = this.#wallOf(out.startTime);
+      for (const s of this.#lowLatency) {
+        s.pushFragment({
+          data: out.data,
+          startTime: out.startTime,
+          duration: out.duration,
+          key: out.key,
+          sampleCount: out.sampleCount,
+          wallMs,
+        });
+      }
+    }
   }
 
   health(): CameraHealth {
@@ -165,7 +212,7 @@ export class CameraSession extends EventEmitter {
       reconnects: this.#reconnects,
       attempts: this.#attempts,
       gaps: this.#gaps,
-      liveSubscribers: this.#subscribers.size,
+      liveSubscribers: this.#subscribers.size + this.#lowLatency.size,
     };
   }
 
@@ -215,7 +262,7 @@ export class CameraSession extends EventEmitter {
       if (this.#isStopping()) break;
       const code = isPalisadeError(error) ? error.code : 'RTSP_CONNECTION_LOST';
       await this.#openGap(code);
-      for (const s of this.#subscribers) s.markDiscontinuity();
+      for (const s of [...this.#subscribers, ...this.#lowLatency]) s.markDiscontinuity();
       if (
         isPalisadeError(error) &&
         (error.code === 'STORAGE_FULL' || error.code === 'RECORDING_STORAGE_FULL')
@@ -272,8 +319,11 @@ export class CameraSession extends EventEmitter {
         reuseBuffers: true,
       });
       this.#wallAnchor = undefined;
+      this.#liveFragmenter = undefined;
+      this.#liveInit = undefined;
       for await (const au of rtsp) {
         this.#onAccessUnit(au);
+        this.#feedLowLatency(au);
         for (const out of fragmenter.push(au)) await this.#onOutput(out);
         if (this.#isStopping()) break;
       }
