@@ -59,14 +59,17 @@ process.stdout.write(`ready ${baselineRss}\n`);
 const profileFile = process.env.BENCH_CPU_PROFILE;
 let profiler: Session | undefined;
 if (profileFile) {
-  setTimeout(() => {
-    const session = new Session();
-    session.connect();
-    void session
-      .post('Profiler.enable')
-      .then(() => session.post('Profiler.start'))
-      .then(() => (profiler = session));
-  }, Number(process.env.BENCH_PROFILE_AFTER_MS ?? 5000));
+  setTimeout(
+    () => {
+      const session = new Session();
+      session.connect();
+      void session
+        .post('Profiler.enable')
+        .then(() => session.post('Profiler.start'))
+        .then(() => (profiler = session));
+    },
+    Number(process.env.BENCH_PROFILE_AFTER_MS ?? 5000),
+  );
 }
 process.on('SIGTERM', () => {
   void recorder.status().then(async (s) => {
@@ -75,7 +78,7 @@ process.on('SIGTERM', () => {
       writeFileSync(profileFile, JSON.stringify(profile));
     }
     process.stdout.write(
-      `status ${JSON.stringify({ recording: s.cameras.recording, failed: s.cameras.failed })}\n`,
+      `status ${JSON.stringify({ recording: s.cameras.recording, failed: s.cameras.failed, memory: process.memoryUsage() })}\n`,
     );
     await recorder.close();
     process.exit(0);

@@ -203,8 +203,19 @@ const ARENA_INITIAL_BYTES = 256 * 1024;
 /** A fragment using less than a quarter of its arena this many times in a row halves it. */
 const ARENA_SHRINK_AFTER = 8;
 
+const ARENA_GRANULE = 64 * 1024;
+
 /**
- * One growable buffer NAL units are copied into, reused fragment after fragment. It grows (doubling)
+ * The next arena size: half as large again (not double: a recorder holds two arenas per camera, and a
+ * 1 s fragment of a 4 Mbit/s stream, ≈ 520 KiB, would otherwise pin 2 × 1 MiB), and at least `need`.
+ */
+function grownSize(current: number, need: number): number {
+  const size = Math.max(need, current * 1.5);
+  return Math.ceil(size / ARENA_GRANULE) * ARENA_GRANULE;
+}
+
+/**
+ * One growable buffer NAL units are copied into, reused fragment after fragment. It grows (by half)
  * to the largest fragment seen and shrinks again after fragments stay small, so a camera that once
  * sent a huge fragment does not pin that much memory for good.
  */
@@ -218,7 +229,7 @@ class FragmentArena {
   copy(src: Buffer): Buffer {
     if (this.#used + src.length > this.#buf.length) {
       // Views into the old buffer stay valid (it lives on until they go); new bytes go to a larger one.
-      this.#buf = Buffer.allocUnsafeSlow(Math.max(src.length, this.#buf.length * 2));
+      this.#buf = Buffer.allocUnsafeSlow(grownSize(this.#buf.length, src.length));
       this.#used = 0;
       this.#smallRuns = 0;
     }
