@@ -1,6 +1,10 @@
 // A full Palisade recorder in its own process (SQLite index, local key file, sealed segments on disk,
 // integrity log), recording the given cameras until SIGTERM. Prints "ready <baselineRss>" once the
 // cameras are added. Used by bench/recording/run.ts.
+// BENCH_CPU_PROFILE=<file>: a V8 CPU profile of the steady state only (from BENCH_PROFILE_AFTER_MS,
+// default 5000, after the cameras are added, until SIGTERM), written as a .cpuprofile.
+import { writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
 import path from 'node:path';
 import { openFileSigner } from '../../src/audit/index.js';
 import { MIGRATIONS } from '../../src/app/index.js';
@@ -52,10 +56,29 @@ for (const [i, url] of urlList.split(',').entries()) {
   );
 }
 process.stdout.write(`ready ${baselineRss}\n`);
+const profileFile = process.env.BENCH_CPU_PROFILE;
+let profiler: Session | undefined;
+if (profileFile) {
+  setTimeout(
+    () => {
+      const session = new Session();
+      session.connect();
+      void session
+        .post('Profiler.enable')
+        .then(() => session.post('Profiler.start'))
+        .then(() => (profiler = session));
+    },
+    Number(process.env.BENCH_PROFILE_AFTER_MS ?? 5000),
+  );
+}
 process.on('SIGTERM', () => {
   void recorder.status().then(async (s) => {
+    if (profiler && profileFile) {
+      const { profile } = await profiler.post('Profiler.stop');
+      writeFileSync(profileFile, JSON.stringify(profile));
+    }
     process.stdout.write(
-      `status ${JSON.stringify({ recording: s.cameras.recording, failed: s.cameras.failed })}\n`,
+      `status ${JSON.stringify({ recording: s.cameras.recording, failed: s.cameras.failed, memory: process.memoryUsage() })}\n`,
     );
     await recorder.close();
     process.exit(0);

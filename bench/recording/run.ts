@@ -90,6 +90,7 @@ worker.kill('SIGTERM');
 const status = JSON.parse(/status (\{.*\})/.exec(await statusOut)![1]!) as {
   recording: number;
   failed: number;
+  memory: NodeJS.MemoryUsage;
 };
 await new Promise((r) => (worker.exitCode !== null ? r(null) : worker.on('exit', r)));
 rmSync(dir, { recursive: true, force: true });
@@ -155,6 +156,9 @@ const rows = [
     fmt(oursRssPerStream / theirsRssPerStream, 3),
   ],
   ['process RSS total (MiB)', fmt(ours.rss / 2 ** 20), fmt(theirs.rss / 2 ** 20), ''],
+  // Where Palisade's memory sits at the end: the JS heap, and buffers outside it (video in flight).
+  ['  of which JS heap used (MiB)', fmt(status.memory.heapUsed / 2 ** 20), '', ''],
+  ['  of which buffers (MiB)', fmt(status.memory.arrayBuffers / 2 ** 20), '', ''],
 ];
 process.stdout.write(
   `bench:recording — ${STREAMS} × h264-1080p (≈4.2 Mbit/s) for ${SECONDS} s after ${WARMUP_MS / 1000} s warm-up; ${os.cpus()[0]?.model ?? '?'} × ${os.cpus().length}, Node ${process.version}, load ${os

@@ -95,6 +95,11 @@ export class ObjectSealer {
     return this.#sealer.update(plaintext);
   }
 
+  /** `update` appending the sealed pieces to `out`. */
+  updateInto(plaintext: Uint8Array, out: Buffer[]): void {
+    this.#sealer.updateInto(plaintext, out);
+  }
+
   final(): Buffer[] {
     return this.#sealer.final();
   }

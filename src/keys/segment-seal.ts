@@ -79,8 +79,18 @@ export class SegmentSealer {
   }
 
   update(data: Uint8Array): Buffer[] {
+    const out: Buffer[] = [];
+    this.updateInto(data, out);
+    return out;
+  }
+
+  /**
+   * `update` that appends the sealed pieces to `out`: a caller feeding many small pieces (a video
+   * fragment's NAL units) collects one list instead of one per piece.
+   */
+  updateInto(data: Uint8Array, out: Buffer[]): void {
     if (this.#finished) throw new Error('the sealer is finished');
-    const out = this.#start();
+    this.#start(out);
     const size = this.#chunkSize;
     const input = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
     this.#stats.plaintextBytes += input.length;
@@ -106,12 +116,12 @@ export class SegmentSealer {
       input.copy(this.#pending, this.#fill, off);
       this.#fill += input.length - off;
     }
-    return out;
   }
 
   final(): Buffer[] {
     if (this.#finished) throw new Error('the sealer is finished');
-    const out = this.#start();
+    const out: Buffer[] = [];
+    this.#start(out);
     this.#record(this.#pending.subarray(0, this.#fill), FLAG_FINAL, out);
     this.#finished = true;
     this.#pending.fill(0);
@@ -119,11 +129,11 @@ export class SegmentSealer {
     return out;
   }
 
-  #start(): Buffer[] {
-    if (this.#headerSent) return [];
+  #start(out: Buffer[]): void {
+    if (this.#headerSent) return;
     this.#headerSent = true;
     this.#stats.sealedBytes += this.header.length;
-    return [this.header];
+    out.push(this.header);
   }
 
   #record(plain: Buffer, flags: number, out: Buffer[]): void {

@@ -98,8 +98,18 @@ export class Fmp4Writer {
     return Buffer.concat([ftyp, box('moov', mvhd, trak, mvex)]);
   }
 
-  /** One movie fragment (moof + mdat). `baseDecodeTime` is in the 90 kHz timescale. */
+  /** One movie fragment (moof + mdat) in one buffer. `baseDecodeTime` is in the 90 kHz timescale. */
   fragment(samples: readonly Fmp4Sample[], baseDecodeTime: number): Buffer {
+    const { parts, byteLength } = this.fragmentParts(samples, baseDecodeTime);
+    return Buffer.concat(parts, byteLength);
+  }
+
+  /**
+   * The same fragment as a list of buffers to write in order: moof and the mdat header, then each
+   * NAL unit's 4-byte length and the NAL unit itself as given (not copied). A recorder that seals
+   * and writes the pieces saves a copy of every video byte and the allocation that goes with it.
+   */
+  fragmentParts(samples: readonly Fmp4Sample[], baseDecodeTime: number): FragmentParts {
     if (samples.length === 0)
       throw mediaError(MediaErrorCode.FMP4_WRITE_FAILED, 'a fragment needs at least one sample');
     const mfhd = fullBox('mfhd', 0, 0, u32s(++this.sequence));
@@ -107,9 +117,11 @@ export class Fmp4Writer {
     const tfdt = fullBox('tfdt', 1, 0, u64(baseDecodeTime));
     const entries = Buffer.allocUnsafe(samples.length * 12);
     let mdatSize = 8;
+    let nalCount = 0;
     samples.forEach((s, i) => {
       let size = 0;
       for (const nal of s.nalus) size += 4 + nal.length;
+      nalCount += s.nalus.length;
       entries.writeUInt32BE(Math.max(0, Math.round(s.duration)), i * 12);
       entries.writeUInt32BE(size, i * 12 + 4);
       entries.writeUInt32BE(s.key ? SYNC_FLAGS : NON_SYNC_FLAGS, i * 12 + 8);
@@ -119,22 +131,31 @@ export class Fmp4Writer {
     const trunHeaderSize = 12 + 8;
     const moofSize = 8 + mfhd.length + 8 + tfhd.length + tfdt.length + trunHeaderSize + entries.length;
     const trun = fullBox('trun', 0, 0x000701, u32s(samples.length, moofSize + 8), entries);
-    const moof = box('moof', mfhd, box('traf', tfhd, tfdt, trun));
-    const out = Buffer.allocUnsafe(moof.length + mdatSize);
-    moof.copy(out, 0);
-    let o = moof.length;
-    out.writeUInt32BE(mdatSize, o);
-    out.write('mdat', o + 4, 4, 'latin1');
-    o += 8;
+    const mdatHeader = Buffer.allocUnsafe(8);
+    mdatHeader.writeUInt32BE(mdatSize, 0);
+    mdatHeader.write('mdat', 4, 4, 'latin1');
+    const head = box('moof', mfhd, box('traf', tfhd, tfdt, trun), mdatHeader);
+    // box() sized the moof over the mdat header too: put the moof's own size back.
+    head.writeUInt32BE(moofSize, 0);
+    const parts: Buffer[] = [head];
+    // All length prefixes in one small buffer, each piece a view of it.
+    const lengths = Buffer.allocUnsafe(nalCount * 4);
+    let l = 0;
     for (const s of samples) {
       for (const nal of s.nalus) {
-        out.writeUInt32BE(nal.length, o);
-        nal.copy(out, o + 4);
-        o += 4 + nal.length;
+        lengths.writeUInt32BE(nal.length, l);
+        parts.push(lengths.subarray(l, l + 4), nal);
+        l += 4;
       }
     }
-    return out;
+    return { parts, byteLength: moofSize + mdatSize };
   }
+}
+
+/** A movie fragment as pieces: write `parts` in order; together they are `byteLength` bytes. */
+export interface FragmentParts {
+  parts: Buffer[];
+  byteLength: number;
 }
 
 /** What the fragmenter produces, in order: an init segment whenever the stream parameters change, then fragments. */
@@ -142,7 +163,11 @@ export type Fmp4Output =
   | { kind: 'init'; data: Buffer; video: VideoInfo }
   | {
       kind: 'fragment';
-      data: Buffer;
+      /** The fragment's bytes in order (see `Fmp4Writer.fragmentParts`): what a recorder writes. */
+      parts: Buffer[];
+      byteLength: number;
+      /** The fragment in one buffer, joined from `parts` on first read (live viewers). */
+      readonly data: Buffer;
       /** Decode time of the first sample and total duration, 90 kHz, relative to `timeOrigin`. */
       startTime: number;
       duration: number;
@@ -163,6 +188,67 @@ export interface Fmp4FragmenterOptions {
   timeOrigin?: number;
   /** Duration of the very last sample when the stream ends (no next frame to measure against). */
   defaultSampleDuration?: number;
+  /**
+   * Copy each access unit's NAL units into two buffers the fragmenter reuses, one filling while the
+   * other holds the last fragment. Then a fragment's `parts` (and `data`, a copy) are valid only
+   * until the fragmenter emits the next fragment: a consumer must be done with them by its next
+   * `push`/`flush` call. In exchange the receive buffers the NAL units point into are freed young,
+   * instead of being kept for a whole fragment and promoted: a recorder of many cameras spends far
+   * less time in full garbage collections (see docs/benchmarks.md, recording).
+   */
+  reuseBuffers?: boolean;
+}
+
+const ARENA_INITIAL_BYTES = 256 * 1024;
+/** A fragment using less than a quarter of its arena this many times in a row halves it. */
+const ARENA_SHRINK_AFTER = 8;
+
+const ARENA_GRANULE = 64 * 1024;
+
+/**
+ * The next arena size: half as large again (not double: a recorder holds two arenas per camera, and a
+ * 1 s fragment of a 4 Mbit/s stream, ≈ 520 KiB, would otherwise pin 2 × 1 MiB), and at least `need`.
+ */
+function grownSize(current: number, need: number): number {
+  const size = Math.max(need, current * 1.5);
+  return Math.ceil(size / ARENA_GRANULE) * ARENA_GRANULE;
+}
+
+/**
+ * One growable buffer NAL units are copied into, reused fragment after fragment. It grows (by half)
+ * to the largest fragment seen and shrinks again after fragments stay small, so a camera that once
+ * sent a huge fragment does not pin that much memory for good.
+ */
+class FragmentArena {
+  #buf = Buffer.allocUnsafeSlow(ARENA_INITIAL_BYTES);
+  #used = 0;
+  #smallRuns = 0;
+  /** Bumped on every reset: fragments remember it to detect use after their bytes were reused. */
+  generation = 0;
+
+  copy(src: Buffer): Buffer {
+    if (this.#used + src.length > this.#buf.length) {
+      // Views into the old buffer stay valid (it lives on until they go); new bytes go to a larger one.
+      this.#buf = Buffer.allocUnsafeSlow(grownSize(this.#buf.length, src.length));
+      this.#used = 0;
+      this.#smallRuns = 0;
+    }
+    const view = this.#buf.subarray(this.#used, this.#used + src.length);
+    src.copy(view);
+    this.#used += src.length;
+    return view;
+  }
+
+  reset(): void {
+    if (this.#buf.length > ARENA_INITIAL_BYTES && this.#used < this.#buf.length / 4) {
+      if (++this.#smallRuns >= ARENA_SHRINK_AFTER) {
+        this.#buf = Buffer.allocUnsafeSlow(Math.max(ARENA_INITIAL_BYTES, this.#buf.length / 2));
+        this.#smallRuns = 0;
+      }
+    } else this.#smallRuns = 0;
+    this.#used = 0;
+    this.generation++;
+  }
 }
 
 /**
@@ -174,10 +260,17 @@ export class Fmp4Fragmenter {
   private pending: AccessUnit[] = [];
   private origin: number | undefined;
   private lastDuration: number;
+  /** With `reuseBuffers`: the arena pending access units are copied into, and the last fragment's. */
+  private filling: FragmentArena | undefined;
+  private emitted: FragmentArena | undefined;
 
   constructor(private readonly options: Fmp4FragmenterOptions = {}) {
     this.origin = options.timeOrigin;
     this.lastDuration = options.defaultSampleDuration ?? 3600;
+    if (options.reuseBuffers) {
+      this.filling = new FragmentArena();
+      this.emitted = new FragmentArena();
+    }
   }
 
   push(au: AccessUnit): Fmp4Output[] {
@@ -198,7 +291,8 @@ export class Fmp4Fragmenter {
       // Per-GOP fragments must start on a key frame; frames before the first one are not decodable.
       return out;
     }
-    this.pending.push(au);
+    const arena = this.filling;
+    this.pending.push(arena ? { ...au, nalus: au.nalus.map((n) => arena.copy(n)) } : au);
     return out;
   }
 
@@ -218,9 +312,29 @@ export class Fmp4Fragmenter {
     });
     const startTime = aus[0]!.timestamp - this.origin!;
     const duration = samples.reduce((n, s) => n + s.duration, 0);
+    const { parts, byteLength } = this.writer!.fragmentParts(samples, Math.max(0, startTime));
+    // The previous fragment's arena is free again; this fragment's becomes the one to keep.
+    const arena = this.filling;
+    if (arena) {
+      this.filling = this.emitted!;
+      this.filling.reset();
+      this.emitted = arena;
+    }
+    const generation = arena?.generation;
+    let joined: Buffer | undefined;
     return {
       kind: 'fragment',
-      data: this.writer!.fragment(samples, Math.max(0, startTime)),
+      parts,
+      byteLength,
+      get data() {
+        if (joined === undefined && arena && arena.generation !== generation) {
+          throw mediaError(
+            MediaErrorCode.FMP4_WRITE_FAILED,
+            'fragment bytes read after the fragmenter reused them (reuseBuffers)',
+          );
+        }
+        return (joined ??= Buffer.concat(parts, byteLength));
+      },
       startTime,
       duration,
       key: aus[0]!.key,

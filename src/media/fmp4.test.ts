@@ -13,6 +13,7 @@ import {
   describeVideo,
   resolveControl,
   type AccessUnit,
+  type Fmp4Output,
 } from './index.js';
 
 /** Access units of a clip as the RTSP session would deliver them, from Palisade's own reader. */
@@ -172,6 +173,47 @@ describe('fMP4 writer and fragmenter', () => {
       fragments.map((f) => f.sampleCount),
       [50, 10, 50, 10],
     );
+  });
+
+  it('reuseBuffers: the same bytes as without, through arena growth and shrink; stale reads refused', () => {
+    // A 1080p stream, then a 720p one for long enough that the grown arenas shrink back: every
+    // fragment, read before the next push as a recorder does, equals the plain fragmenter's.
+    const big = clipAccessUnits('h264-1080p');
+    let t = big.at(-1)!.timestamp + 3600;
+    const small: AccessUnit[] = [];
+    for (let round = 0; round < 12; round++) {
+      const clip = clipAccessUnits('h264-720p', t).map((au, i) => ({
+        ...au,
+        videoChanged: round === 0 && i === 0,
+      }));
+      small.push(...clip);
+      t = clip.at(-1)!.timestamp + 3600;
+    }
+    const aus = [...big, ...small];
+    const plain = new Fmp4Fragmenter({ partDurationMs: 1000 });
+    const expected = [...aus.flatMap((a) => plain.push(a)), ...plain.flush()].map((o) => o.data);
+    const reusing = new Fmp4Fragmenter({ partDurationMs: 1000, reuseBuffers: true });
+    const got: Buffer[] = [];
+    const stale: Fmp4Output[] = [];
+    const take = (outs: Fmp4Output[]) => {
+      for (const o of outs) {
+        if (o.kind === 'fragment') {
+          // What a recorder writes: the parts, in order, add up to byteLength and to the joined data.
+          assert.equal(
+            o.parts.reduce((n, p) => n + p.length, 0),
+            o.byteLength,
+          );
+          got.push(Buffer.concat(o.parts));
+          if (stale.length === 0) stale.push(o);
+        } else got.push(Buffer.from(o.data));
+      }
+    };
+    for (const au of aus) take(reusing.push(au));
+    take(reusing.flush());
+    assert.equal(got.length, expected.length);
+    got.forEach((g, i) => assert.ok(g.equals(expected[i]!), `output ${i} differs`));
+    // The first fragment's bytes were reused long ago: reading them is an error, not wrong video.
+    assert.throws(() => stale[0]!.data, { code: 'FMP4_WRITE_FAILED' });
   });
 
   it('refuses to write an empty fragment', () => {

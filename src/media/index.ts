@@ -89,6 +89,7 @@ export {
   type Fmp4FragmenterOptions,
   type Fmp4Output,
   type Fmp4Sample,
+  type FragmentParts,
 } from './fmp4-writer.js';
 export {
   DEFAULT_FMP4_READER_LIMITS,

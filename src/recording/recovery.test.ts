@@ -8,7 +8,7 @@ import { DIALECTS } from '../../test/support/dialects.js';
 import { recordingWorld } from '../../test/support/recording.js';
 import { checkRecordings, openSegment, recoverSegments, SegmentIndex, VideoIntegrityLog } from './index.js';
 import { completeBoxes, recoverableEnd } from './boxes.js';
-import { SegmentWriter } from './segment-writer.js';
+import { SegmentWriter, type FragmentIn } from './segment-writer.js';
 import { openFileSigner } from '../audit/index.js';
 import path from 'node:path';
 
@@ -16,14 +16,13 @@ import path from 'node:path';
 function fragments(): {
   init: Buffer;
   video: AccessUnit['video'];
-  frags: { data: Buffer; startTime: number; duration: number; key: boolean; sampleCount: number }[];
+  frags: FragmentIn[];
 } {
   const clip = loadClip('h264-720p');
   const file = Fmp4File.parse(readFileSync(clipPath('h264-720p')));
   const f = new Fmp4Fragmenter({ partDurationMs: 1000 });
   let init: Buffer | undefined;
-  const frags: { data: Buffer; startTime: number; duration: number; key: boolean; sampleCount: number }[] =
-    [];
+  const frags: FragmentIn[] = [];
   let i = 0;
   for (const fr of file.fragments) {
     for (const sample of fr.samples) {

@@ -9,7 +9,8 @@ import type { RecordingTables } from './tables.js';
 
 /** A fragment as the fragmenter emits it (media/'s `Fmp4Output` of kind `fragment`). */
 export interface FragmentIn {
-  data: Buffer;
+  /** The fragment's bytes (moof + mdat), in order, as `Fmp4Writer.fragmentParts` gives them. */
+  parts: readonly Buffer[];
   /** 90 kHz, relative to the session's time origin. */
   startTime: number;
   duration: number;
@@ -170,21 +171,19 @@ export class SegmentWriter {
   /** Seals and writes one fragment (the first call also writes the init segment). */
   async append(fragment: FragmentIn): Promise<void> {
     if (this.#broken) throw new Error('segment writer is broken; end it');
-    const plain: Buffer[] = [];
-    let bytes = 0;
-    if (this.#init) {
-      plain.push(this.#init);
-      bytes += this.#init.length;
-    }
-    const fragmentOffset = this.#plaintext + bytes;
-    plain.push(fragment.data);
-    bytes += fragment.data.length;
+    const init = this.#init;
+    const fragmentOffset = this.#plaintext + (init?.length ?? 0);
+    let bytes = fragmentOffset - this.#plaintext;
+    for (const p of fragment.parts) bytes += p.length;
     const pad = paddingFor(this.#plaintext + bytes, this.deps.chunkSize);
-    if (pad > 0) plain.push(...freeBox(pad, ZEROS));
     bytes += pad;
+    // The pieces go to the sealer as they are (NAL units are not joined first): it copies them into
+    // its chunk buffer, so sealing allocates nothing video-sized but the ciphertext.
     const sealed: Buffer[] = [];
     try {
-      for (const p of plain) for (const s of this.sealer.update(p)) sealed.push(s);
+      if (init) this.sealer.updateInto(init, sealed);
+      for (const p of fragment.parts) this.sealer.updateInto(p, sealed);
+      if (pad > 0) for (const p of freeBox(pad, ZEROS)) this.sealer.updateInto(p, sealed);
       await this.writer.append(sealed);
     } catch (err) {
       this.#broken = true;

@@ -313,7 +313,11 @@ export class CameraSession extends EventEmitter {
     if (this.#stopping) return;
     try {
       await rtsp.start();
-      const fragmenter = new Fmp4Fragmenter({ partDurationMs: this.deps.settings.fragmentMs });
+      // reuseBuffers: each fragment is sealed (and copied for live viewers) before the next push.
+      const fragmenter = new Fmp4Fragmenter({
+        partDurationMs: this.deps.settings.fragmentMs,
+        reuseBuffers: true,
+      });
       this.#wallAnchor = undefined;
       this.#liveFragmenter = undefined;
       this.#liveInit = undefined;
