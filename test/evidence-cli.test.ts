@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, it } from 'node:test';
@@ -86,5 +87,92 @@ describe('palisade evidence export | verify', () => {
     const other = runCli(['evidence', 'verify', out, '--trusted-key', `sha256:${'1'.repeat(64)}`]);
     assert.equal(other.status, 1);
     assert.match(other.stdout, /KEY_UNTRUSTED/);
+
+    // Encrypted to a recipient: the court's key pair comes from Debian's age-keygen, and Debian's age
+    // opens the package without Palisade.
+    const courtKey = path.join(dir, 'court.key');
+    const keygen = spawnSync('/usr/bin/age-keygen', ['-o', courtKey], { encoding: 'utf8' });
+    assert.equal(keygen.status, 0, `age-keygen (Debian package "age"): ${keygen.stderr}`);
+    const recipient = /age1[0-9a-z]+/.exec(keygen.stderr)![0];
+    const sealed = path.join(dir, 'dock.zip.age');
+    const enc = runCli([
+      'evidence',
+      'export',
+      '--data-dir',
+      dir,
+      '--camera',
+      'dock',
+      '--from',
+      new Date(T0 + 500).toISOString(),
+      '--to',
+      new Date(T0 + 8_500).toISOString(),
+      '--out',
+      sealed,
+      '--reason',
+      'handed to the court',
+      '--recipient',
+      recipient,
+    ]);
+    assert.equal(enc.status, 0, enc.stderr);
+    assert.match(enc.stdout, new RegExp(`encrypted to ${recipient}`));
+    const sealedBytes = await readFile(sealed);
+    assert.ok(sealedBytes.subarray(0, 22).equals(Buffer.from('age-encryption.org/v1\n')));
+    assert.equal(sealedBytes.indexOf('PK\x03\x04'), -1, 'no plaintext ZIP header in the encrypted file');
+    const opened = spawnSync('/usr/bin/age', [
+      '--decrypt',
+      '--identity',
+      courtKey,
+      '--output',
+      path.join(dir, 'court.zip'),
+      sealed,
+    ]);
+    assert.equal(opened.status, 0, opened.stderr.toString());
+    const byAge = runCli([
+      'evidence',
+      'verify',
+      path.join(dir, 'court.zip'),
+      '--trusted-key',
+      summary.evidenceKey,
+    ]);
+    assert.equal(byAge.status, 0, byAge.stdout + byAge.stderr);
+    assert.match(byAge.stdout, /handed to the court/);
+
+    const withIdentity = runCli([
+      'evidence',
+      'verify',
+      sealed,
+      '--identity',
+      courtKey,
+      '--trusted-key',
+      summary.evidenceKey,
+    ]);
+    assert.equal(withIdentity.status, 0, withIdentity.stdout + withIdentity.stderr);
+    assert.match(withIdentity.stdout, /Decrypted .* \(age v1\)[\s\S]*OK: .* verifies/);
+    const noIdentity = runCli(['evidence', 'verify', sealed]);
+    assert.equal(noIdentity.status, 1);
+    assert.match(noIdentity.stderr, /EVIDENCE_ENCRYPTED/);
+    const wrongKey = path.join(dir, 'someone-else.key');
+    assert.equal(spawnSync('/usr/bin/age-keygen', ['-o', wrongKey]).status, 0);
+    const wrong = runCli(['evidence', 'verify', sealed, '--identity', wrongKey]);
+    assert.equal(wrong.status, 1);
+    assert.match(wrong.stderr, /AGE_NO_IDENTITY_MATCHED/);
+    const typo = runCli([
+      'evidence',
+      'export',
+      '--data-dir',
+      dir,
+      '--camera',
+      'dock',
+      '--from',
+      String(T0),
+      '--to',
+      String(T0 + 1000),
+      '--out',
+      path.join(dir, 'x.age'),
+      '--recipient',
+      'age1typo',
+    ]);
+    assert.equal(typo.status, 1);
+    assert.match(typo.stderr, /AGE_RECIPIENT_INVALID/);
   });
 });

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -251,25 +252,29 @@ for (const dialect of DIALECTS) {
             .state;
         }
         assert.equal(state, 'ready');
-        const pkg = await new Promise<Buffer>((resolve, reject) => {
-          void import('node:https').then((https) => {
-            https
-              .get(
-                `https://localhost:${server.palisade.port}/api/evidence/${req.body.export.id}/package`,
-                { headers: { cookie: investigator.cookie! }, ca: server.palisade.tls.certPem },
-                (r) => {
-                  const chunks: Buffer[] = [];
-                  r.on('data', (c: Buffer) => chunks.push(c));
-                  r.on('end', () =>
-                    r.statusCode === 200
-                      ? resolve(Buffer.concat(chunks))
-                      : reject(new Error(`status ${r.statusCode}`)),
-                  );
-                },
-              )
-              .on('error', reject);
-          });
-        });
+        const download = (query = '') =>
+          new Promise<{ status: number; headers: Record<string, unknown>; body: Buffer }>(
+            (resolve, reject) => {
+              void import('node:https').then((https) => {
+                https
+                  .get(
+                    `https://localhost:${server.palisade.port}/api/evidence/${req.body.export.id}/package${query}`,
+                    { headers: { cookie: investigator.cookie! }, ca: server.palisade.tls.certPem },
+                    (r) => {
+                      const chunks: Buffer[] = [];
+                      r.on('data', (c: Buffer) => chunks.push(c));
+                      r.on('end', () =>
+                        resolve({ status: r.statusCode!, headers: r.headers, body: Buffer.concat(chunks) }),
+                      );
+                    },
+                  )
+                  .on('error', reject);
+              });
+            },
+          );
+        const plain = await download();
+        assert.equal(plain.status, 200);
+        const pkg = plain.body;
         const file = path.join(dir, `evidence-${dialect.name}.zip`);
         await writeFile(file, pkg);
         const verified = await verifyEvidencePackage(file);
@@ -277,6 +282,25 @@ for (const dialect of DIALECTS) {
         assert.equal(verified.summary?.approvals, 1);
         assert.equal(verified.summary.caseId, 'C-7');
         assert.equal(verified.summary.exporter, 'ivan');
+        // The same package encrypted to a recipient (age v1): Debian's age opens it with the
+        // recipient's key and gives back exactly the package; a mistyped recipient is a 400.
+        const keyFile = path.join(dir, `court-${dialect.name}.key`);
+        const keygen = spawnSync('/usr/bin/age-keygen', ['-o', keyFile], { encoding: 'utf8' });
+        assert.equal(keygen.status, 0, `age-keygen (Debian package "age"): ${keygen.stderr}`);
+        const recipient = /age1[0-9a-z]+/.exec(keygen.stderr)![0];
+        const sealed = await download(`?recipients=${recipient}`);
+        assert.equal(sealed.status, 200);
+        assert.match(String(sealed.headers['content-disposition']), /\.zip\.age"$/);
+        assert.equal(Number(sealed.headers['content-length']), sealed.body.length);
+        const opened = spawnSync('/usr/bin/age', ['--decrypt', '--identity', keyFile], {
+          input: sealed.body,
+          maxBuffer: 1 << 28,
+        });
+        assert.equal(opened.status, 0, opened.stderr.toString());
+        assert.ok(opened.stdout.equals(pkg), 'the decrypted package is the package');
+        const typo = await download('?recipients=age1notakey');
+        assert.equal(typo.status, 400);
+        assert.match(typo.body.toString(), /AGE_RECIPIENT_INVALID/);
         const outsiderList = await outsider.get<unknown[]>('/api/evidence');
         assert.equal(outsiderList.status, 403, 'no video.export anywhere');
         const listed = await investigator.get<{ id: string }[]>('/api/evidence');
@@ -288,8 +312,15 @@ for (const dialect of DIALECTS) {
         assert.deepEqual(audited.events.map((e) => e.event.action).sort(), [
           'evidence.export.created',
           'evidence.export.downloaded',
+          'evidence.export.downloaded',
           'evidence.export.requested',
         ]);
+        const downloads = audited.events.filter((e) => e.event.action === 'evidence.export.downloaded');
+        assert.deepEqual(
+          downloads.map((e) => (e.event.details as { encryptedTo?: string[] }).encryptedTo ?? null).sort(),
+          [[recipient], null],
+          'the audit log says who a copy was encrypted to',
+        );
       });
 
       it('live view: refused from a foreign origin, then an init segment and per-frame fragments from the recording session', async () => {

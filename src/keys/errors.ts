@@ -58,6 +58,13 @@ export const KEY_ERRORS = {
   SECRET_NOT_FOUND: [404, 'no secret with that id or name exists'],
   SECRET_EXISTS: [409, 'a secret with that name already exists'],
   SECRET_INVALID: [400, 'the secret name, kind or value is not acceptable'],
+  // encryption to a recipient (age v1)
+  AGE_RECIPIENT_INVALID: [400, 'a recipient is not an age X25519 public key (age1…)'],
+  AGE_IDENTITY_INVALID: [400, 'an identity file holds something other than AGE-SECRET-KEY-1… lines'],
+  AGE_HEADER_INVALID: [422, 'the age header is malformed, too long, or was modified (MAC mismatch)'],
+  AGE_NO_IDENTITY_MATCHED: [422, 'the file is not encrypted to any of the identities given'],
+  AGE_PAYLOAD_CORRUPT: [422, 'a payload chunk of the age file was modified, moved or replaced'],
+  AGE_TRUNCATED: [422, 'the age file ends before its final chunk'],
 } as const satisfies Record<string, readonly [number, string]>;
 
 export type KeyErrorCode = keyof typeof KEY_ERRORS;

@@ -32,3 +32,14 @@ export {
 export { keysMigration, type KeysTables } from './tables.js';
 export { keysRoutes, type KeysRoutesOptions } from './routes.js';
 export { keysFactSource } from './facts.js';
+export {
+  AgeEncryption,
+  ageDecrypt,
+  parseAgeIdentities,
+  parseAgeRecipient,
+  formatAgeRecipient,
+  looksLikeAge,
+  AGE_CHUNK_BYTES,
+  AGE_LIMITS,
+  type AgeIdentity,
+} from './age.js';

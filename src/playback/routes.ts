@@ -6,6 +6,7 @@ import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import type {} from '@fastify/websocket';
 import type { WebSocket } from 'ws';
 import type { AuditActor, AuditSink } from '../audit/index.js';
+import { AgeEncryption } from '../keys/index.js';
 import type { Logger } from '../log/index.js';
 import type { Camera, Recorder } from '../recording/index.js';
 import { playbackError } from './errors.js';
@@ -502,28 +503,55 @@ export function playbackRoutes(deps: PlaybackRouteDeps): FastifyPluginAsync {
       {
         config: { access: { permission: 'video.export', target: exportTarget } },
         schema: {
-          summary: 'Download a ready evidence package (ZIP); audited',
+          summary:
+            'Download a ready evidence package (ZIP), or with `recipients` the package encrypted to them (age v1); audited',
           tags: ['evidence'],
           params: ExportParams,
+          querystring: Type.Object(
+            {
+              recipients: Type.Optional(
+                Type.String({
+                  minLength: 1,
+                  maxLength: 8192,
+                  description:
+                    'comma-separated age X25519 recipients (age1…): the package is encrypted to them',
+                }),
+              ),
+            },
+            { additionalProperties: false },
+          ),
           response: { 200: Type.Any(), ...errors },
         },
       },
       async (request, reply) => {
+        // Recipients are checked before the package is opened: a typo costs nothing.
+        const recipients = request.query.recipients?.split(',').map((r) => r.trim());
+        const encryption = recipients ? AgeEncryption.to(recipients) : undefined;
         const opened = await evidence.open(request.params.exportId);
         const e = opened.export;
+        const size = encryption ? encryption.encryptedSize(opened.size) : opened.size;
         await deps.audit.append({
           action: 'evidence.export.downloaded',
           outcome: 'success',
           actor: deps.actor(request),
           target: { type: 'camera', id: e.cameraId, zone: e.zoneId },
-          details: { export: e.id, from: e.from, to: e.to, bytes: opened.size },
+          details: {
+            export: e.id,
+            from: e.from,
+            to: e.to,
+            bytes: size,
+            ...(recipients ? { encryptedTo: recipients } : {}),
+          },
         });
         return reply
-          .type('application/zip')
+          .type(encryption ? 'application/octet-stream' : 'application/zip')
           .header('cache-control', 'no-store')
-          .header('content-length', opened.size)
-          .header('content-disposition', `attachment; filename="evidence-${e.id}.zip"`)
-          .send(Readable.from(opened.stream));
+          .header('content-length', size)
+          .header(
+            'content-disposition',
+            `attachment; filename="evidence-${e.id}.zip${encryption ? '.age' : ''}"`,
+          )
+          .send(Readable.from(encryption ? encryption.encrypt(opened.stream) : opened.stream));
       },
     );
   };
