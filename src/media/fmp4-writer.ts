@@ -189,10 +189,9 @@ export interface Fmp4FragmenterOptions {
   /** Duration of the very last sample when the stream ends (no next frame to measure against). */
   defaultSampleDuration?: number;
   /**
-   * Copy each access unit's NAL units into two buffers the fragmenter reuses, one filling while the
-   * other holds the last fragment. Then a fragment's `parts` (and `data`, a copy) are valid only
-   * until the fragmenter emits the next fragment: a consumer must be done with them by its next
-   * `push`/`flush` call. In exchange the receive buffers the NAL units point into are freed young,
+   * Copy each access unit's NAL units into one buffer the fragmenter reuses. Then a fragment's
+   * `parts` (and `data`, a copy) are valid only until the next `push`/`flush` call: a consumer must be
+   * done with them by then. In exchange the receive buffers the NAL units point into are freed young,
    * instead of being kept for a whole fragment and promoted: a recorder of many cameras spends far
    * less time in full garbage collections (see docs/benchmarks.md, recording).
    */
@@ -206,8 +205,8 @@ const ARENA_SHRINK_AFTER = 8;
 const ARENA_GRANULE = 64 * 1024;
 
 /**
- * The next arena size: half as large again (not double: a recorder holds two arenas per camera, and a
- * 1 s fragment of a 4 Mbit/s stream, ≈ 520 KiB, would otherwise pin 2 × 1 MiB), and at least `need`.
+ * The next arena size: half as large again (not double: a 1 s fragment of a 4 Mbit/s stream,
+ * ≈ 520 KiB, would otherwise pin 1 MiB per camera), and at least `need`.
  */
 function grownSize(current: number, need: number): number {
   const size = Math.max(need, current * 1.5);
@@ -260,20 +259,22 @@ export class Fmp4Fragmenter {
   private pending: AccessUnit[] = [];
   private origin: number | undefined;
   private lastDuration: number;
-  /** With `reuseBuffers`: the arena pending access units are copied into, and the last fragment's. */
-  private filling: FragmentArena | undefined;
-  private emitted: FragmentArena | undefined;
+  /** With `reuseBuffers`: the buffer pending access units are copied into. */
+  private arena: FragmentArena | undefined;
+  /**
+   * The arena still holds the fragment just emitted: the access unit that closed it stays uncopied
+   * (a view into its receive buffer) until the next call, when the consumer is done with the fragment.
+   */
+  private arenaHoldsFragment = false;
 
   constructor(private readonly options: Fmp4FragmenterOptions = {}) {
     this.origin = options.timeOrigin;
     this.lastDuration = options.defaultSampleDuration ?? 3600;
-    if (options.reuseBuffers) {
-      this.filling = new FragmentArena();
-      this.emitted = new FragmentArena();
-    }
+    if (options.reuseBuffers) this.arena = new FragmentArena();
   }
 
   push(au: AccessUnit): Fmp4Output[] {
+    this.releaseArena();
     const out: Fmp4Output[] = [];
     this.origin ??= au.timestamp;
     const newVideo = this.writer === undefined || au.videoChanged || au.video !== this.writer.video;
@@ -291,14 +292,27 @@ export class Fmp4Fragmenter {
       // Per-GOP fragments must start on a key frame; frames before the first one are not decodable.
       return out;
     }
-    const arena = this.filling;
-    this.pending.push(arena ? { ...au, nalus: au.nalus.map((n) => arena.copy(n)) } : au);
+    this.pending.push(this.arena && !this.arenaHoldsFragment ? this.copied(au, this.arena) : au);
     return out;
   }
 
   /** Emits the fragment in progress (end of recording). */
   flush(): Fmp4Output[] {
+    this.releaseArena();
     return this.pending.length === 0 ? [] : [this.cut(undefined)];
+  }
+
+  private copied(au: AccessUnit, arena: FragmentArena): AccessUnit {
+    return { ...au, nalus: au.nalus.map((n) => arena.copy(n)) };
+  }
+
+  /** The consumer is done with the last fragment: reuse the arena, and copy what waited into it. */
+  private releaseArena(): void {
+    const arena = this.arena;
+    if (!arena || !this.arenaHoldsFragment) return;
+    arena.reset();
+    this.arenaHoldsFragment = false;
+    this.pending = this.pending.map((au) => this.copied(au, arena));
   }
 
   private cut(nextTimestamp: number | undefined): Fmp4Output {
@@ -313,13 +327,8 @@ export class Fmp4Fragmenter {
     const startTime = aus[0]!.timestamp - this.origin!;
     const duration = samples.reduce((n, s) => n + s.duration, 0);
     const { parts, byteLength } = this.writer!.fragmentParts(samples, Math.max(0, startTime));
-    // The previous fragment's arena is free again; this fragment's becomes the one to keep.
-    const arena = this.filling;
-    if (arena) {
-      this.filling = this.emitted!;
-      this.filling.reset();
-      this.emitted = arena;
-    }
+    const arena = this.arena;
+    if (arena) this.arenaHoldsFragment = true;
     const generation = arena?.generation;
     let joined: Buffer | undefined;
     return {
