@@ -42,9 +42,10 @@ export interface CameraDirectory {
 export function useCameraDirectory(me: Me, refreshMs = 5000): CameraDirectory {
   const cameras = useLoad(() => api.get<Camera[]>('/api/cameras'));
   const canZones = me.can('zone.view');
-  const zones = useLoad(() => (canZones ? api.get<Zone[]>('/api/zones') : Promise.resolve([] as Zone[])), [
-    canZones,
-  ]);
+  const zones = useLoad(
+    () => (canZones ? api.get<Zone[]>('/api/zones') : Promise.resolve([] as Zone[])),
+    [canZones],
+  );
   const { reload } = cameras;
   useEffect(() => {
     if (refreshMs <= 0) return;
