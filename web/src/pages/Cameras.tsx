@@ -159,6 +159,11 @@ function CameraForm({
   const [password, setPassword] = useState('');
   const [recordingMode, setRecordingMode] = useState<string>(camera?.recordingMode ?? 'continuous');
   const action = useAction();
+  // Said before asking the server, whose schema error names a pattern rather than the fix.
+  const urlProblem =
+    streamUrl.trim() !== '' && !/^rtsps?:\/\/\S+$/.test(streamUrl.trim())
+      ? 'The stream URL must start with rtsp:// or rtsps:// (an RTSP address of the camera).'
+      : undefined;
   const title = camera ? `Edit ${camera.name}` : 'Add a camera';
   const canRecord = camera ? dir.may('recording.manage', camera) : false;
 
@@ -218,6 +223,7 @@ function CameraForm({
           value={streamUrl}
           required
           onChange={(e) => setStreamUrl(e.target.value)}
+          aria-invalid={urlProblem !== undefined}
           hint="rtsp:// or rtsps:// — the camera’s RTSP address."
         />
         <SelectField
@@ -261,9 +267,17 @@ function CameraForm({
           />
         )}
       </div>
+      {urlProblem && (
+        <p className="note note-error" role="alert">
+          {urlProblem}
+        </p>
+      )}
       <ErrorNote error={action.error} />
       <div className="row wrap">
-        <button type="submit" disabled={action.busy || name.trim() === '' || streamUrl.trim() === ''}>
+        <button
+          type="submit"
+          disabled={action.busy || name.trim() === '' || streamUrl.trim() === '' || urlProblem !== undefined}
+        >
           {camera ? 'Save camera' : 'Add camera'}
         </button>
         <button type="button" className="secondary" onClick={onDone}>
