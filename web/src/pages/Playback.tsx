@@ -45,7 +45,7 @@ export function PlaybackPage() {
   const [windowMs, setWindowMs] = useState(3_600_000);
   /** The window's end; undefined follows the clock. */
   const [windowEnd, setWindowEnd] = useState<number | undefined>();
-  const now = useNow(10_000);
+  const now = useNow(5000);
   const to = windowEnd ?? now;
   const from = to - windowMs;
   const [seek, setSeek] = useState<{ at: number } | undefined>();
