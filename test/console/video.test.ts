@@ -204,6 +204,12 @@ describe(
       const firstTile = tiles.filter({ hasText: 'Quay north' });
       assert.match(await firstTile.locator('figcaption').innerText(), /recording/);
       assert.match(await firstTile.locator('figcaption').innerText(), /1280×720/);
+      // Health (frame rate, bitrate) arrives with the directory's next refresh.
+      await waitUntil(
+        page,
+        `[...document.querySelectorAll('.live-grid figcaption')].every((f) => /fps/.test(f.innerText))`,
+        12_000,
+      );
       await assertAllControlsNamed(page, 'live');
       await screenshot(page, 'live');
 
@@ -306,6 +312,7 @@ describe(
       await page.getByRole('button', { name: 'Export evidence' }).click();
       await page.getByText('Waiting for a second person.').waitFor();
       await assertAllControlsNamed(page, 'playback (investigator)');
+      await page.evaluate('window.scrollTo(0, 0)');
       await screenshot(page, 'playback');
 
       await goTo(page, 'Exports');
@@ -326,8 +333,8 @@ describe(
       // The Exports page follows the build by itself until the package is ready.
       await row.getByText('ready', { exact: true }).waitFor({ timeout: 60_000 });
       await assertAllControlsNamed(page, 'exports');
-      await assertFocusVisible(page, 'exports');
       await screenshot(page, 'exports');
+      await assertFocusVisible(page, 'exports');
       const [download] = await Promise.all([
         page.waitForEvent('download'),
         row.getByRole('button', { name: /^Download the evidence package of quay-north/ }).click(),
@@ -403,8 +410,8 @@ describe(
       await row('berth-9').getByRole('button', { name: 'Edit Berth nine' }).waitFor();
       assert.equal((await server.palisade.recorder.cameras.get('berth-9'))?.name, 'Berth nine');
       await assertAllControlsNamed(page, 'cameras');
-      await assertFocusVisible(page, 'cameras');
       await screenshot(page, 'cameras');
+      await assertFocusVisible(page, 'cameras');
       assert.deepEqual(tab.errors, []);
     });
 

@@ -4,7 +4,7 @@ import type { EvidenceExport, EvidenceState } from '../api/types';
 import { useMe } from '../auth/me';
 import { ErrorNote } from '../ui/ErrorNote';
 import { PageHeader, Progress, formatTime, useAction, useLoad } from '../ui/widgets';
-import { formatBytes } from '../video/cameras';
+import { formatBytes, useCameraDirectory } from '../video/cameras';
 
 const STATE_WORDS: Record<EvidenceState, string> = {
   'pending-approval': 'waiting for approval',
@@ -29,6 +29,9 @@ export function ExportsPage() {
   const me = useMe();
   const [mineOnly, setMineOnly] = useState(true);
   const exports = useLoad(() => api.get<EvidenceExport[]>('/api/evidence'));
+  // Camera names for the list (loaded once; an export outlives a removed camera, so ids remain).
+  const dir = useCameraDirectory(me, 0);
+  const cameraName = (id: string) => dir.cameras.data?.find((c) => c.id === id)?.name;
   const list = (exports.data ?? []).filter((e) => !mineOnly || e.requestedBy === me.session.user.id);
   const busy = list.some((e) => e.state === 'pending-approval' || e.state === 'running');
   const { reload } = exports;
@@ -74,7 +77,12 @@ export function ExportsPage() {
           </thead>
           <tbody>
             {list.map((e) => (
-              <ExportRow key={e.id} e={e} mine={e.requestedBy === me.session.user.id} />
+              <ExportRow
+                key={e.id}
+                e={e}
+                camera={cameraName(e.cameraId)}
+                mine={e.requestedBy === me.session.user.id}
+              />
             ))}
           </tbody>
         </table>
@@ -83,13 +91,16 @@ export function ExportsPage() {
   );
 }
 
-function ExportRow({ e, mine }: { e: EvidenceExport; mine: boolean }) {
+function ExportRow({ e, camera, mine }: { e: EvidenceExport; camera: string | undefined; mine: boolean }) {
   const action = useAction();
   const [progress, setProgress] = useState<{ done: number; total?: number } | undefined>();
   const [saved, setSaved] = useState<string | undefined>();
   return (
     <tr data-export={e.id}>
-      <td>{e.cameraId}</td>
+      <td>
+        {camera ?? e.cameraId}
+        {camera && <div className="muted small">{e.cameraId}</div>}
+      </td>
       <td>
         {formatTime(e.from)} – {formatTime(e.to)}
       </td>

@@ -149,45 +149,47 @@ export function PlaybackPage() {
               `. Gaps the recorder noted: ${segments.data!.gaps.map((g) => `${clock(Date.parse(g.start), false)} (${g.reason})`).join(', ')}`}
           </p>
           <ErrorNote error={segments.error} title="The recordings could not be listed" />
-          <div className="player">
-            <video ref={video} muted playsInline aria-label={`Recorded video of ${camera.name}`} />
-            <div className="row wrap player-controls">
-              <button
-                type="button"
-                disabled={seek === undefined}
-                onClick={() => {
-                  const v = video.current;
-                  if (!v) return;
-                  if (v.paused) void v.play().catch(() => undefined);
-                  else v.pause();
-                }}
-              >
-                {player.phase === 'playing' ? 'Pause' : 'Play'}
-              </button>
-              <button
-                type="button"
-                className="secondary"
-                onClick={() => seekTo(spans[spans.length - 1] ? Math.max(from, to - 60_000) : from)}
-              >
-                Last minute
-              </button>
-              <SelectField
-                label="Speed"
-                value={String(speed)}
-                onChange={(e) => setSpeed(Number(e.target.value))}
-                options={SPEEDS.map((s) => ({ value: String(s), label: `${s}×` }))}
-              />
-              <span className="player-clock" role="status" aria-label="Position">
-                {player.position === undefined ? 'Choose a time on the timeline.' : clock(player.position)}
-                {player.phase === 'loading' && ' — loading…'}
-                {player.phase === 'ended' && ' — end of the recording'}
-              </span>
+          <div className="playback-main">
+            <div className="player">
+              <video ref={video} muted playsInline aria-label={`Recorded video of ${camera.name}`} />
+              <div className="row wrap player-controls">
+                <button
+                  type="button"
+                  disabled={seek === undefined}
+                  onClick={() => {
+                    const v = video.current;
+                    if (!v) return;
+                    if (v.paused) void v.play().catch(() => undefined);
+                    else v.pause();
+                  }}
+                >
+                  {player.phase === 'playing' ? 'Pause' : 'Play'}
+                </button>
+                <button
+                  type="button"
+                  className="secondary"
+                  onClick={() => seekTo(spans[spans.length - 1] ? Math.max(from, to - 60_000) : from)}
+                >
+                  Last minute
+                </button>
+                <SelectField
+                  label="Speed"
+                  value={String(speed)}
+                  onChange={(e) => setSpeed(Number(e.target.value))}
+                  options={SPEEDS.map((s) => ({ value: String(s), label: `${s}×` }))}
+                />
+                <span className="player-clock" role="status" aria-label="Position">
+                  {player.position === undefined ? 'Choose a time on the timeline.' : clock(player.position)}
+                  {player.phase === 'loading' && ' — loading…'}
+                  {player.phase === 'ended' && ' — end of the recording'}
+                </span>
+              </div>
+              <ErrorNote error={player.error} title="Playback failed" />
             </div>
-            <ErrorNote error={player.error} title="Playback failed" />
+            {dir.may('video.export', camera) && (
+              <ExportPanel key={camera.id} camera={camera} position={player.position} />
+            )}
           </div>
-          {dir.may('video.export', camera) && (
-            <ExportPanel key={camera.id} camera={camera} position={player.position} />
-          )}
         </>
       )}
     </>

@@ -160,7 +160,9 @@ function tickMarks(from: number, to: number): { ms: number; text: string }[] {
   const steps = [60_000, 5 * 60_000, 10 * 60_000, 15 * 60_000, 30 * 60_000, 3_600_000, 3 * 3_600_000];
   const step = steps.find((s) => (to - from) / s <= 7) ?? 6 * 3_600_000;
   const out: { ms: number; text: string }[] = [];
-  for (let t = Math.ceil(from / step) * step; t < to; t += step) {
+  // Labels too close to an edge would be cut off by the drawing's border.
+  const margin = (to - from) * 0.03;
+  for (let t = Math.ceil((from + margin) / step) * step; t < to - margin; t += step) {
     const d = new Date(t);
     out.push({
       ms: t,
