@@ -282,6 +282,20 @@ describe(
         15_000,
       );
       assert.equal((await playerVideo(page)).rate, 2, 'the speed stays after a seek');
+      // What the recorder itself wrote from the simulated camera over RTSP plays too.
+      await page.getByRole('button', { name: 'Last recorded minute' }).click();
+      await waitUntil(
+        page,
+        `Number(document.querySelector('[role=slider]').getAttribute('aria-valuenow')) > ${past + 5 * 60_000}`,
+      );
+      await waitUntil(
+        page,
+        `(() => { const v = document.querySelector('.player video'); return v.videoWidth === 1280 && !v.paused && v.currentTime > 0; })()`,
+        15_000,
+      );
+      const c = await playerVideo(page);
+      await sleep(1000);
+      assert.ok((await playerVideo(page)).time > c.time, 'the live-recorded stretch plays');
       await assertAllControlsNamed(page, 'playback');
       await assertFocusVisible(page, 'playback');
       const audited = await server.palisade.audit.query({ actionPrefix: 'video.playback.start' });

@@ -168,9 +168,13 @@ export function PlaybackPage() {
                 <button
                   type="button"
                   className="secondary"
-                  onClick={() => seekTo(spans[spans.length - 1] ? Math.max(from, to - 60_000) : from)}
+                  disabled={spans.length === 0}
+                  onClick={() => {
+                    const last = spans[spans.length - 1];
+                    if (last) seekTo(Math.max(last.start, last.end - 60_000));
+                  }}
                 >
-                  Last minute
+                  Last recorded minute
                 </button>
                 <SelectField
                   label="Speed"

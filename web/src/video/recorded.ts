@@ -130,8 +130,10 @@ export function useRecordedVideo(
       // Set from the append callback: an object, so that the checks below read the current value.
       const shown = { started: false };
       const stopped = () => signal.aborted;
+      // Plays up to what was recorded when the seek was made; the live edge is the Live page's job.
+      const until = Date.now();
       while (!stopped()) {
-        const to = Math.min(from + WINDOW_MS, Date.now());
+        const to = Math.min(from + WINDOW_MS, until);
         if (to <= from) break;
         let answer: PlaybackAnswer;
         try {
@@ -141,7 +143,7 @@ export function useRecordedVideo(
         } catch (e) {
           // Nothing recorded in this half hour: try the next one, unless nothing was found at all.
           if (e instanceof ApiError && e.code === 'PLAYBACK_NO_VIDEO') {
-            if (!shown.started && to >= Date.now() - 1000) throw e;
+            if (!shown.started && to >= until) throw e;
             from = to;
             continue;
           }
