@@ -138,7 +138,8 @@ describe('web console in Chromium', () => {
     await page.getByRole('button', { name: 'Continue to Palisade' }).click();
     await page.getByRole('navigation', { name: 'Main' }).waitFor();
     assert.deepEqual(await navigation(page), {
-      Configure: ['Zones'],
+      Operate: ['Live', 'Playback'],
+      Configure: ['Cameras', 'Zones'],
       Security: ['Users & roles', 'Sessions', 'API tokens', 'Approvals', 'Keys'],
       Assurance: ['Compliance'],
       You: ['My account'],
@@ -147,7 +148,7 @@ describe('web console in Chromium', () => {
     await page.getByRole('button', { name: 'Sign out' }).click();
     await page.getByRole('heading', { name: 'Sign in' }).waitFor();
     await signIn(page, 'olga', TEST_PASSWORD, secret);
-    await page.getByRole('heading', { level: 1, name: 'Zones' }).waitFor();
+    await page.getByRole('heading', { level: 1, name: 'Live' }).waitFor();
     await assertFocusVisible(page, 'console');
     assert.deepEqual(tab.errors, []);
     await tab.context.close();
@@ -181,8 +182,12 @@ describe('web console in Chromium', () => {
     const tab = await openConsole(browser, server);
     const { page } = tab;
     await signIn(page, 'vic', TEST_PASSWORD, viewer.totpSecret);
-    assert.deepEqual(await navigation(page), { Configure: ['Zones'], You: ['My account'] });
-    await page.getByRole('heading', { level: 1, name: 'Zones' }).waitFor();
+    assert.deepEqual(await navigation(page), {
+      Operate: ['Live'],
+      Configure: ['Cameras', 'Zones'],
+      You: ['My account'],
+    });
+    await goTo(page, 'Zones');
     await page.getByRole('heading', { name: /Quay cameras/ }).waitFor();
     const zoneTitles = await page.locator('.zone .card-title').allInnerTexts();
     assert.deepEqual(

@@ -3,6 +3,9 @@ import { ApiError } from './errors';
 /** Codes that mean "this browser is no longer signed in": the console goes back to the sign-in page. */
 const SIGNED_OUT = new Set(['AUTH_REQUIRED', 'SESSION_EXPIRED']);
 
+/** Downloaded bytes held in the page before they are folded into the download's Blob. */
+const FOLD_BYTES = 8 * 1024 * 1024;
+
 type Listener = (error: ApiError) => void;
 
 /**
@@ -93,25 +96,49 @@ class Api {
     onProgress: (received: number, total: number | undefined) => void,
     body: unknown = {},
   ): Promise<{ fileName: string; bytes: number }> {
-    const res = await this.#fetch('POST', path, body, '*/*');
+    return this.#save(await this.#fetch('POST', path, body, '*/*'), onProgress);
+  }
+
+  /** A file the server already has (GET: an evidence package, an MP4 of a range), saved the same way. */
+  async save(
+    path: string,
+    onProgress: (received: number, total: number | undefined) => void,
+  ): Promise<{ fileName: string; bytes: number }> {
+    return this.#save(await this.#fetch('GET', path, undefined, '*/*'), onProgress);
+  }
+
+  async #save(
+    res: Response,
+    onProgress: (received: number, total: number | undefined) => void,
+  ): Promise<{ fileName: string; bytes: number }> {
     const total = Number(res.headers.get('content-length')) || undefined;
     const disposition = res.headers.get('content-disposition') ?? '';
     const fileName = /filename="([^"]+)"/.exec(disposition)?.[1] ?? 'download';
-    const chunks: Uint8Array[] = [];
+    const type = res.headers.get('content-type') ?? '';
+    // Chunks are folded into a Blob every few MiB: the browser keeps blob data out of the script heap
+    // (on disk when large), so a long video or a big evidence package does not sit in page memory.
+    let blob = new Blob([], { type });
+    let pending: Uint8Array[] = [];
+    let pendingBytes = 0;
     let received = 0;
     if (res.body) {
       const reader = res.body.getReader();
       for (;;) {
         const { value, done } = await reader.read();
         if (done) break;
-        chunks.push(value);
+        pending.push(value);
+        pendingBytes += value.length;
         received += value.length;
+        if (pendingBytes >= FOLD_BYTES) {
+          blob = new Blob([blob, ...(pending as BlobPart[])], { type });
+          pending = [];
+          pendingBytes = 0;
+        }
         onProgress(received, total);
       }
     }
-    const url = URL.createObjectURL(
-      new Blob(chunks as BlobPart[], { type: res.headers.get('content-type') ?? '' }),
-    );
+    blob = new Blob([blob, ...(pending as BlobPart[])], { type });
+    const url = URL.createObjectURL(blob);
     try {
       const a = document.createElement('a');
       a.href = url;

@@ -306,3 +306,121 @@ export interface SecretInfo {
   kekId: string;
   createdAt: string;
 }
+
+// ------------------------------------------------------------------ cameras (docs/recording.md)
+
+export type CameraState = 'stopped' | 'starting' | 'recording' | 'reconnecting' | 'failed';
+
+export interface CameraHealth {
+  cameraId: string;
+  state: CameraState;
+  lastError: { code: string; message: string; at: string } | null;
+  since: string;
+  /** bits per second, over the last few seconds */
+  bitrate: number;
+  fps: number;
+  lastKeyFrameAt: string | null;
+  video: { codec: string; width: number; height: number } | null;
+  currentSegment: string | null;
+  segmentsWritten: number;
+  framesRecorded: number;
+  reconnects: number;
+  attempts: number;
+  gaps: number;
+  liveSubscribers: number;
+  gapSecondsLast24h: number;
+}
+
+export interface Camera {
+  id: string;
+  name: string;
+  zoneId: string;
+  streamUrl: string;
+  transport: 'tcp' | 'udp';
+  username: string | null;
+  /** Credentials are write-only: the API says only whether a password is stored. */
+  hasPassword: boolean;
+  tlsFingerprint: string | null;
+  recordingMode: 'continuous' | 'off';
+  retention: { maxAgeDays: number | null; maxBytes: number | null };
+  /** Recorded by ONVIF onboarding (devices/), which is not built yet: absent or null until then. */
+  firmware?: string | null;
+  createdAt: string;
+  updatedAt: string;
+  health: CameraHealth;
+}
+
+export interface RecorderStatus {
+  storage: {
+    state: string;
+    location: string;
+    totalBytes: number;
+    availableBytes: number;
+    freeRatio: number;
+  };
+  cameras: { total: number; recording: number; reconnecting: number; failed: number; stopped: number };
+  alarms: { code: string; message: string; since: string; cameraId?: string }[];
+}
+
+// ------------------------------------------------------------------ playback (docs/playback.md)
+
+export interface PlaybackGop {
+  offset: number;
+  length: number;
+  /** wall clock of the key frame */
+  start: string;
+  /** seconds */
+  duration: number;
+}
+
+export interface PlaybackSegment {
+  id: string;
+  url: string;
+  codec: string;
+  mime: string;
+  width: number;
+  height: number;
+  init: { offset: number; length: number };
+  gops: PlaybackGop[];
+}
+
+export interface PlaybackAnswer {
+  playback: string;
+  camera: string;
+  from: string;
+  to: string;
+  /** The key frame at or before `from`, where playback really starts. */
+  startsAt: string;
+  expiresAt: string;
+  token: string;
+  playlist: string;
+  /** Stretches that play without a break; a new run follows a gap or a change of stream parameters. */
+  runs: { segments: PlaybackSegment[] }[];
+}
+
+export type EvidenceState = 'pending-approval' | 'running' | 'ready' | 'failed';
+
+export interface EvidenceExport {
+  id: string;
+  cameraId: string;
+  zoneId: string;
+  from: string;
+  to: string;
+  reason: string;
+  caseId: string | null;
+  requestedBy: string;
+  requestedByName: string | null;
+  state: EvidenceState;
+  approvalId: string | null;
+  size: number | null;
+  /** SHA-256 of the signed manifest */
+  sha256: string | null;
+  error: string | null;
+  createdAt: string;
+  completedAt: string | null;
+}
+
+export interface EvidenceRequested {
+  export: EvidenceExport;
+  approval?: { id: string; expiresAt: string };
+}

@@ -3,6 +3,10 @@ import type { Me } from '../auth/me';
 import { AuditPage } from '../pages/Audit';
 import { CompliancePage } from '../pages/Compliance';
 import { ApprovalsPage } from '../pages/Approvals';
+import { CamerasPage } from '../pages/Cameras';
+import { ExportsPage } from '../pages/Exports';
+import { LivePage } from '../pages/Live';
+import { PlaybackPage } from '../pages/Playback';
 import { KeysPage } from '../pages/Keys';
 import { MyAccountPage } from '../pages/MyAccount';
 import { SessionsPage } from '../pages/Sessions';
@@ -14,8 +18,7 @@ import { ZonesPage } from '../pages/Zones';
  * The navigation, grouped by job. Adding a page is one entry here: its hash path, title, group, who
  * may see it (the same permission its API routes require — the server refuses the rest anyway) and
  * its component. A group with no visible page disappears. Groups not used yet are listed so that later
- * pages (live view, playback, exports, cameras, onboarding, conduits, SIEM,
- * vulnerabilities) slot in where an operator expects them.
+ * pages (onboarding, conduits, SIEM, vulnerabilities) slot in where an operator expects them.
  */
 export const NAV_GROUPS = ['Operate', 'Investigate', 'Configure', 'Security', 'Assurance', 'You'] as const;
 export type NavGroup = (typeof NAV_GROUPS)[number];
@@ -29,9 +32,34 @@ export interface PageDef {
 }
 
 export const PAGES: PageDef[] = [
-  // Operate: Live (issue 8/9 APIs) and Playback slot in here.
-  // Investigate: Exports slot in here.
-  // Configure: Cameras (issue 4 inventory API) slots in before Zones.
+  {
+    path: '/live',
+    title: 'Live',
+    group: 'Operate',
+    allowed: (me) => me.can('video.live'),
+    component: LivePage,
+  },
+  {
+    path: '/playback',
+    title: 'Playback',
+    group: 'Operate',
+    allowed: (me) => me.can('video.playback'),
+    component: PlaybackPage,
+  },
+  {
+    path: '/exports',
+    title: 'Exports',
+    group: 'Investigate',
+    allowed: (me) => me.can('video.export'),
+    component: ExportsPage,
+  },
+  {
+    path: '/cameras',
+    title: 'Cameras',
+    group: 'Configure',
+    allowed: (me) => me.can('camera.view'),
+    component: CamerasPage,
+  },
   {
     path: '/zones',
     title: 'Zones',
