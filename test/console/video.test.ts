@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -362,6 +363,30 @@ describe(
       assert.match(verified.stdout, /camera quay-north/);
       assert.match(verified.stdout, /case C-2026-0042: Container seal tampering reported at berth 3/);
       assert.match(verified.stdout, /Approvals: 1/);
+
+      // The same package for the court, encrypted to its age key: a mistyped key is explained and
+      // blocks the download; the encrypted copy opens only with the court's identity file.
+      const courtKey = path.join(tempDir(), 'court.key');
+      const keygen = spawnSync('/usr/bin/age-keygen', ['-o', courtKey], { encoding: 'utf8' });
+      assert.equal(keygen.status, 0, `age-keygen (Debian package "age"): ${keygen.stderr}`);
+      const recipient = /age1[0-9a-z]+/.exec(keygen.stderr)![0];
+      const recipientField = page.getByLabel('Encrypt downloads to (optional)');
+      await recipientField.fill('age1-not-a-key');
+      await page.getByRole('alert').filter({ hasText: 'age1 followed by 58' }).waitFor();
+      assert.ok(await row.getByRole('button', { name: /^Download the evidence package/ }).isDisabled());
+      await recipientField.fill(recipient);
+      const [sealedDownload] = await Promise.all([
+        page.waitForEvent('download'),
+        row
+          .getByRole('button', { name: /^Download the evidence package of quay-north.*, encrypted$/ })
+          .click(),
+      ]);
+      const sealed = path.join(tempDir(), sealedDownload.suggestedFilename());
+      await sealedDownload.saveAs(sealed);
+      assert.match(sealed, /evidence-[0-9a-f-]+\.zip\.age$/);
+      const opened = runCli(['evidence', 'verify', sealed, '--identity', courtKey]);
+      assert.equal(opened.status, 0, opened.stdout + opened.stderr);
+      assert.match(opened.stdout, /Decrypted .* \(age v1\)[\s\S]*OK: .* verifies/);
 
       // The export, its approval and the download are in the audit trail, found from the Audit page.
       await goTo(approver.page, 'Audit');

@@ -28,6 +28,8 @@ const BADGE: Record<EvidenceState, string> = {
 export function ExportsPage() {
   const me = useMe();
   const [mineOnly, setMineOnly] = useState(true);
+  const [recipients, setRecipients] = useState('');
+  const recipientList = parseRecipients(recipients);
   const exports = useLoad(() => api.get<EvidenceExport[]>('/api/evidence'));
   // Camera names for the list (loaded once; an export outlives a removed camera, so ids remain).
   const dir = useCameraDirectory(me, 0);
@@ -58,6 +60,28 @@ export function ExportsPage() {
           Refresh
         </button>
       </div>
+      <div className="field">
+        <label htmlFor="export-recipients">Encrypt downloads to (optional)</label>
+        <input
+          id="export-recipients"
+          value={recipients}
+          placeholder="age1…, age1…"
+          spellCheck={false}
+          aria-describedby="export-recipients-help"
+          aria-invalid={recipientList === 'invalid'}
+          onChange={(ev) => setRecipients(ev.target.value)}
+        />
+        <div id="export-recipients-help" className="muted small">
+          The recipient’s public key from <code>age-keygen</code>. The package is then encrypted with age (
+          <code>.zip.age</code>): only the recipient opens it, with <code>age -d -i key</code> or{' '}
+          <code>palisade evidence verify --identity key</code>.
+        </div>
+        {recipientList === 'invalid' && (
+          <div className="small" role="alert">
+            A recipient looks like age1 followed by 58 letters and digits; separate several with commas.
+          </div>
+        )}
+      </div>
       <ErrorNote error={exports.error} title="Exports could not be loaded" />
       {exports.data && list.length === 0 && (
         <p className="muted">No evidence exports yet. Start one from Playback.</p>
@@ -82,6 +106,7 @@ export function ExportsPage() {
                 e={e}
                 camera={cameraName(e.cameraId)}
                 mine={e.requestedBy === me.session.user.id}
+                recipients={recipientList}
               />
             ))}
           </tbody>
@@ -91,7 +116,26 @@ export function ExportsPage() {
   );
 }
 
-function ExportRow({ e, camera, mine }: { e: EvidenceExport; camera: string | undefined; mine: boolean }) {
+/** The recipients typed, `[]` for none, or 'invalid' (the server checks them again). */
+function parseRecipients(text: string): string[] | 'invalid' {
+  const list = text
+    .split(',')
+    .map((r) => r.trim())
+    .filter((r) => r !== '');
+  return list.every((r) => /^age1[02-9ac-hj-np-z]{58}$/.test(r)) ? list : 'invalid';
+}
+
+function ExportRow({
+  e,
+  camera,
+  mine,
+  recipients,
+}: {
+  e: EvidenceExport;
+  camera: string | undefined;
+  mine: boolean;
+  recipients: string[] | 'invalid';
+}) {
   const action = useAction();
   const [progress, setProgress] = useState<{ done: number; total?: number } | undefined>();
   const [saved, setSaved] = useState<string | undefined>();
@@ -122,13 +166,20 @@ function ExportRow({ e, camera, mine }: { e: EvidenceExport; camera: string | un
           <>
             <button
               type="button"
-              disabled={action.busy}
-              aria-label={`Download the evidence package of ${e.cameraId}, ${formatTime(e.from)}`}
+              disabled={action.busy || recipients === 'invalid'}
+              aria-label={`Download the evidence package of ${e.cameraId}, ${formatTime(e.from)}${
+                recipients !== 'invalid' && recipients.length > 0 ? ', encrypted' : ''
+              }`}
               onClick={() => {
+                if (recipients === 'invalid') return;
                 setSaved(undefined);
+                const query =
+                  recipients.length > 0 ? `?recipients=${encodeURIComponent(recipients.join(','))}` : '';
                 void action
                   .run(() =>
-                    api.save(`/api/evidence/${e.id}/package`, (done, total) => setProgress({ done, total })),
+                    api.save(`/api/evidence/${e.id}/package${query}`, (done, total) =>
+                      setProgress({ done, total }),
+                    ),
                   )
                   .then((r) => {
                     setProgress(undefined);
