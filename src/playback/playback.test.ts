@@ -274,13 +274,12 @@ describe('evidence packages', () => {
     assert.equal(page.events.length, 1);
     assert.ok(world.audit.events.some((e) => e.action === 'keys.dek.disclosed'));
     // ffprobe accepts the package's MP4 with the frame count the manifest states.
-    if (!toolUnavailable('ffprobe')) {
-      const zip = await ZipReader.open(pkg);
-      const mp4 = path.join(world.dir, 'evidence.mp4');
-      await writeFile(mp4, await zip.read(zip.entry('video.mp4')!, 1 << 30));
-      await zip.close();
-      assert.equal((await ffprobe(mp4)).frames, result.manifest.video.frames);
-    }
+    assert.equal(toolUnavailable('ffprobe'), undefined, 'ffprobe (Debian package ffmpeg) is installed');
+    const zip = await ZipReader.open(pkg);
+    const mp4 = path.join(world.dir, 'evidence.mp4');
+    await writeFile(mp4, await zip.read(zip.entry('video.mp4')!, 1 << 30));
+    await zip.close();
+    assert.equal((await ffprobe(mp4)).frames, result.manifest.video.frames);
     // Trusting the right key passes; trusting another fails with KEY_UNTRUSTED.
     assert.equal((await verifyEvidencePackage(pkg, { trustedKeys: [summary.evidenceKey] })).ok, true);
     const other = await verifyEvidencePackage(pkg, { trustedKeys: [`sha256:${'0'.repeat(64)}`] });
