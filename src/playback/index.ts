@@ -45,6 +45,7 @@ export {
 export {
   writeEvidencePackage,
   type PackageInput,
+  type PackageOptions,
   type PackageResult,
   type PackageSegment,
   type PackageAuditEntry,

@@ -228,13 +228,14 @@ async function rewrite(
   file: string,
   out: string,
   edit: (entries: { name: string; data: Buffer }[]) => { name: string; data: Buffer }[],
+  zip64 = false,
 ): Promise<void> {
   const zip = await ZipReader.open(file);
   const entries = [];
   for (const e of zip.entries) entries.push({ name: e.name, data: await zip.read(e, 1 << 30) });
   await zip.close();
   const chunks: Buffer[] = [];
-  const w = new ZipWriter(async (c) => void chunks.push(Buffer.from(c)));
+  const w = new ZipWriter(async (c) => void chunks.push(Buffer.from(c)), { zip64 });
   for (const e of edit(entries)) await w.add(e.name, e.data);
   await w.finish();
   await writeFile(out, Buffer.concat(chunks));
@@ -284,6 +285,16 @@ describe('evidence packages', () => {
     assert.equal((await verifyEvidencePackage(pkg, { trustedKeys: [summary.evidenceKey] })).ok, true);
     const other = await verifyEvidencePackage(pkg, { trustedKeys: [`sha256:${'0'.repeat(64)}`] });
     assert.deepEqual(codes(other), ['KEY_UNTRUSTED']);
+  });
+
+  it('the same package in ZIP64 form (as written beyond 4 GiB) verifies the same', async () => {
+    const big = path.join(world.dir, 'evidence-zip64.zip');
+    await rewrite(pkg, big, (es) => es, true);
+    const bytes = await readFile(big);
+    assert.equal(bytes.readUInt32LE(bytes.length - 22 - 20), 0x07064b50, 'a ZIP64 end locator');
+    const r = await verifyEvidencePackage(big);
+    assert.deepEqual(r.problems, []);
+    assert.equal(r.summary?.segments, 5);
   });
 
   it('a flipped byte in the MP4 is found, and where', async () => {
@@ -451,6 +462,23 @@ describe('evidence packages', () => {
     };
     const a = await build(new Date('2030-01-01T00:00:00.000Z'));
     const b = await build(new Date('2030-01-01T00:00:01.000Z'));
+    // The ZIP form follows the planned size: plain here; ZIP64 when the plan exceeds the threshold.
+    assert.equal(a.readUInt32LE(a.length - 22), 0x06054b50);
+    assert.notEqual(a.readUInt32LE(a.length - 42), 0x07064b50, 'no ZIP64 locator in a small package');
+    const chunks64: Buffer[] = [];
+    await writeEvidencePackage(
+      input(new Date('2030-01-01T00:00:00.000Z')),
+      async (c) => void chunks64.push(Buffer.from(c)),
+      {
+        zip64Above: 0,
+      },
+    );
+    const a64 = Buffer.concat(chunks64);
+    assert.equal(
+      a64.readUInt32LE(a64.length - 42),
+      0x07064b50,
+      'a ZIP64 locator when planned beyond the threshold',
+    );
     assert.equal(a.length, b.length);
     const fa = path.join(world.dir, 'a.zip');
     await writeFile(fa, a);

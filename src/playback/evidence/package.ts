@@ -17,7 +17,7 @@ import {
   type ManifestApproval,
   type ManifestSegment,
 } from './manifest.js';
-import { ZipWriter } from './zip.js';
+import { MAX_PACKAGE_BYTES, ZipWriter } from './zip.js';
 
 export interface PackageSegment {
   segment: Segment;
@@ -86,6 +86,29 @@ async function* hashing(source: AsyncIterable<Buffer>, hash: ReturnType<typeof c
   }
 }
 
+export interface PackageOptions {
+  /** Planned size above which the package is written in ZIP64 form (default: 4 GiB less a margin). */
+  zip64Above?: number;
+}
+
+/** Room for everything but the video and the sealed segments (manifest, notes, ZIP records). */
+const SMALL_ENTRIES_MARGIN = 64 * 1024 * 1024;
+const ZIP64_ABOVE = MAX_PACKAGE_BYTES - SMALL_ENTRIES_MARGIN;
+
+/**
+ * An upper bound of the package's size, known before writing (so the ZIP form is a function of the
+ * input): every sealed segment, plus an MP4 no larger than their plaintext. A segment of unknown size
+ * counts as huge: the ZIP64 form is always safe.
+ */
+function plannedBytes(segments: readonly PackageSegment[]): number {
+  let total = 0;
+  for (const { segment } of segments) {
+    if (segment.sealedBytes === null) return Number.POSITIVE_INFINITY;
+    total += segment.sealedBytes + (segment.plaintextBytes ?? segment.sealedBytes);
+  }
+  return total;
+}
+
 /**
  * Writes an evidence package to `sink`, entry by entry, in a fixed order: the MP4, the sealed segments,
  * the two checkpoints, the audit entry, the manifest, the signature. Everything but the signature is a
@@ -94,8 +117,11 @@ async function* hashing(source: AsyncIterable<Buffer>, hash: ReturnType<typeof c
 export async function writeEvidencePackage(
   input: PackageInput,
   sink: (chunk: Buffer) => Promise<void>,
+  options: PackageOptions = {},
 ): Promise<PackageResult> {
-  const zip = new ZipWriter(sink);
+  const zip = new ZipWriter(sink, {
+    zip64: plannedBytes(input.segments) > (options.zip64Above ?? ZIP64_ABOVE),
+  });
   const assembler = new Mp4Assembler(input.fromMs, input.toMs);
   const mp4Hash = createHash('sha256');
   const segments = input.segments;
