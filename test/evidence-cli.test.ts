@@ -41,26 +41,25 @@ describe('palisade evidence export | verify', () => {
         await s.close();
       }
     }
+    /** `palisade evidence export` of the recorded range to `file`, with more flags. */
+    const exportTo = (file: string, ...more: string[]) =>
+      runCli([
+        'evidence',
+        'export',
+        '--data-dir',
+        dir,
+        '--camera',
+        'dock',
+        '--from',
+        new Date(T0 + 500).toISOString(),
+        '--to',
+        new Date(T0 + 8_500).toISOString(),
+        '--out',
+        file,
+        ...more,
+      ]);
     const out = path.join(dir, 'dock.zip');
-    const exported = runCli([
-      'evidence',
-      'export',
-      '--data-dir',
-      dir,
-      '--camera',
-      'dock',
-      '--from',
-      new Date(T0 + 500).toISOString(),
-      '--to',
-      new Date(T0 + 8_500).toISOString(),
-      '--out',
-      out,
-      '--reason',
-      'forklift collision',
-      '--case',
-      'HSE-19',
-      '--json',
-    ]);
+    const exported = exportTo(out, '--reason', 'forklift collision', '--case', 'HSE-19', '--json');
     assert.equal(exported.status, 0, exported.stderr);
     const summary = JSON.parse(exported.stdout) as { segments: number; frames: number; evidenceKey: string };
     assert.equal(summary.segments, 3);
@@ -95,24 +94,7 @@ describe('palisade evidence export | verify', () => {
     assert.equal(keygen.status, 0, `age-keygen (Debian package "age"): ${keygen.stderr}`);
     const recipient = /age1[0-9a-z]+/.exec(keygen.stderr)![0];
     const sealed = path.join(dir, 'dock.zip.age');
-    const enc = runCli([
-      'evidence',
-      'export',
-      '--data-dir',
-      dir,
-      '--camera',
-      'dock',
-      '--from',
-      new Date(T0 + 500).toISOString(),
-      '--to',
-      new Date(T0 + 8_500).toISOString(),
-      '--out',
-      sealed,
-      '--reason',
-      'handed to the court',
-      '--recipient',
-      recipient,
-    ]);
+    const enc = exportTo(sealed, '--reason', 'handed to the court', '--recipient', recipient);
     assert.equal(enc.status, 0, enc.stderr);
     assert.match(enc.stdout, new RegExp(`encrypted to ${recipient}`));
     const sealedBytes = await readFile(sealed);
@@ -156,22 +138,7 @@ describe('palisade evidence export | verify', () => {
     const wrong = runCli(['evidence', 'verify', sealed, '--identity', wrongKey]);
     assert.equal(wrong.status, 1);
     assert.match(wrong.stderr, /AGE_NO_IDENTITY_MATCHED/);
-    const typo = runCli([
-      'evidence',
-      'export',
-      '--data-dir',
-      dir,
-      '--camera',
-      'dock',
-      '--from',
-      String(T0),
-      '--to',
-      String(T0 + 1000),
-      '--out',
-      path.join(dir, 'x.age'),
-      '--recipient',
-      'age1typo',
-    ]);
+    const typo = exportTo(path.join(dir, 'x.age'), '--recipient', 'age1typo');
     assert.equal(typo.status, 1);
     assert.match(typo.stderr, /AGE_RECIPIENT_INVALID/);
   });

@@ -225,36 +225,20 @@ function ExportPanel({ camera, position }: { camera: Camera; position: number | 
         and may wait for a second person’s approval.
       </p>
       <div className="row wrap">
-        <TextField
+        <RangeEnd
           label="Export from"
-          type="datetime-local"
-          step={1}
+          playheadLabel="Playhead as start"
           value={fromText}
-          onChange={(e) => setFromText(e.target.value)}
+          set={setFromText}
+          position={position}
         />
-        <button
-          type="button"
-          className="secondary"
-          disabled={position === undefined}
-          onClick={() => position !== undefined && setFromText(toLocalInput(position))}
-        >
-          Playhead as start
-        </button>
-        <TextField
+        <RangeEnd
           label="Export to"
-          type="datetime-local"
-          step={1}
+          playheadLabel="Playhead as end"
           value={toText}
-          onChange={(e) => setToText(e.target.value)}
+          set={setToText}
+          position={position}
         />
-        <button
-          type="button"
-          className="secondary"
-          disabled={position === undefined}
-          onClick={() => position !== undefined && setToText(toLocalInput(position))}
-        >
-          Playhead as end
-        </button>
       </div>
       {fromText !== '' && toText !== '' && !valid && (
         <p className="note note-error" role="alert">
@@ -349,5 +333,40 @@ function ExportPanel({ camera, position }: { camera: Camera; position: number | 
           </div>
         ))}
     </section>
+  );
+}
+
+/** One end of an export range: a typed time, or the playhead's. */
+function RangeEnd({
+  label,
+  playheadLabel,
+  value,
+  set,
+  position,
+}: {
+  label: string;
+  playheadLabel: string;
+  value: string;
+  set: (value: string) => void;
+  position: number | undefined;
+}) {
+  return (
+    <>
+      <TextField
+        label={label}
+        type="datetime-local"
+        step={1}
+        value={value}
+        onChange={(e) => set(e.target.value)}
+      />
+      <button
+        type="button"
+        className="secondary"
+        disabled={position === undefined}
+        onClick={() => position !== undefined && set(toLocalInput(position))}
+      >
+        {playheadLabel}
+      </button>
+    </>
   );
 }
