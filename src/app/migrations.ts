@@ -2,7 +2,7 @@ import { accessMigration } from '../access/index.js';
 import { auditMigrations } from '../audit/index.js';
 import { complianceMigration } from '../compliance/index.js';
 import { foundationMigrations, type Migration } from '../db/index.js';
-import { identityMigration } from '../identity/index.js';
+import { identityMigration, passwordHistoryMigration } from '../identity/index.js';
 import { networkMigration } from '../network/index.js';
 import { playbackMigration } from '../playback/index.js';
 import { recordingMigration } from '../recording/index.js';
@@ -22,4 +22,5 @@ export const MIGRATIONS: readonly Migration[] = [
   keysMigration(7),
   recordingMigration(8),
   playbackMigration(9),
+  passwordHistoryMigration(10),
 ];

@@ -88,6 +88,21 @@ export const IdentitySchema = Type.Object(
         denyListFile: Type.Optional(
           Type.String({ minLength: 1, description: 'extra refused passwords, one per line' }),
         ),
+        maxAgeDays: Type.Optional(
+          Type.Integer({
+            minimum: 1,
+            maximum: 3650,
+            description:
+              'a human password older than this must be changed at the next sign-in (SR 1.7 RE1); unset: never expires',
+          }),
+        ),
+        historyCount: Type.Integer({
+          minimum: 0,
+          maximum: 24,
+          default: 5,
+          description:
+            'a new password may not equal any of the last N (the current one included); 0 allows reuse',
+        }),
       },
       { ...Strict, default: {} },
     ),

@@ -12,6 +12,8 @@ export interface Account {
   kind: AccountKind;
   hasPassword: boolean;
   mustChangePassword: boolean;
+  /** When the password was last set (null without one). */
+  passwordChangedAt: string | null;
   disabled: boolean;
   oidc: { issuer: string; subject: string } | null;
   createdAt: string;
@@ -116,18 +118,63 @@ export class AccountStore {
     return Number(row.n);
   }
 
-  async setPassword(id: string, passwordHash: string, mustChange: boolean): Promise<void> {
+  /**
+   * Sets the password; the one it replaces joins the account's history, of which the newest
+   * `keepHistory` are kept (the reuse rule reads them; older ones are deleted).
+   */
+  async setPassword(id: string, passwordHash: string, mustChange: boolean, keepHistory = 0): Promise<void> {
     const now = new Date().toISOString();
-    await this.db
-      .updateTable('user_account')
-      .set({
-        password_hash: passwordHash,
-        password_changed_at: now,
-        must_change_password: mustChange ? 1 : 0,
-        updated_at: now,
-      })
-      .where('id', '=', id)
+    await this.db.transaction().execute(async (tx) => {
+      const old = await tx
+        .selectFrom('user_account')
+        .select('password_hash')
+        .where('id', '=', id)
+        .executeTakeFirst();
+      if (old?.password_hash)
+        await tx
+          .insertInto('password_history')
+          .values({ user_id: id, password_hash: old.password_hash, retired_at: now })
+          .execute();
+      await tx
+        .updateTable('user_account')
+        .set({
+          password_hash: passwordHash,
+          password_changed_at: now,
+          must_change_password: mustChange ? 1 : 0,
+          updated_at: now,
+        })
+        .where('id', '=', id)
+        .execute();
+      const kept = await tx
+        .selectFrom('password_history')
+        .select('retired_at')
+        .where('user_id', '=', id)
+        .orderBy('retired_at', 'desc')
+        .limit(1)
+        .offset(Math.max(0, keepHistory - 1))
+        .executeTakeFirst();
+      // Rows older than the `keepHistory`-th newest go (all of them when nothing is to be kept).
+      if (keepHistory === 0) await tx.deleteFrom('password_history').where('user_id', '=', id).execute();
+      else if (kept)
+        await tx
+          .deleteFrom('password_history')
+          .where('user_id', '=', id)
+          .where('retired_at', '<', kept.retired_at)
+          .execute();
+    });
+  }
+
+  /** The newest `n` earlier password hashes of an account, newest first. */
+  async previousPasswordHashes(id: string, n: number): Promise<string[]> {
+    if (n <= 0) return [];
+    const rows = await this.db
+      .selectFrom('password_history')
+      .select('password_hash')
+      .where('user_id', '=', id)
+      .orderBy('retired_at', 'desc')
+      .limit(n)
       .execute();
+    return rows.map((r) => r.password_hash);
   }
 
   async update(id: string, change: { displayName?: string; disabled?: boolean }): Promise<Account> {
@@ -162,6 +209,7 @@ function toAccount(r: IdentityTables['user_account']): Account {
     kind: r.kind as AccountKind,
     hasPassword: r.password_hash !== null,
     mustChangePassword: r.must_change_password === 1,
+    passwordChangedAt: r.password_changed_at,
     disabled: r.disabled === 1,
     oidc:
       r.oidc_issuer !== null && r.oidc_subject !== null

@@ -83,9 +83,8 @@ export function identityFactSource(o: IdentityFactOptions) {
           observedAt: at,
         },
         { key: 'identity.password.minLength', value: policy.password.minLength, observedAt: at },
-        // Palisade has no password expiry or history yet: reported as such, so SR 1.7 RE1 shows not met.
-        { key: 'identity.password.maxAgeDays', value: null, observedAt: at },
-        { key: 'identity.password.historyCount', value: 0, observedAt: at },
+        { key: 'identity.password.maxAgeDays', value: policy.password.maxAgeDays ?? null, observedAt: at },
+        { key: 'identity.password.historyCount', value: policy.password.historyCount, observedAt: at },
         { key: 'identity.mfa.required', value: policy.mfaRequired && exempt.length === 0, observedAt: at },
         { key: 'identity.mfa.exemptRoles', value: exempt, observedAt: at },
         {

@@ -1,4 +1,4 @@
-export { identityMigration } from './migrations.js';
+export { identityMigration, passwordHistoryMigration } from './migrations.js';
 export { identityRoutes, accountJson } from './routes.js';
 export {
   IdentityService,

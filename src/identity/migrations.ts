@@ -1,6 +1,25 @@
 import type { Kysely } from 'kysely';
 import type { Migration } from '../db/index.js';
 
+/** Earlier password hashes per account, so a new password cannot repeat a recent one (SR 1.7 RE1). */
+export const passwordHistoryMigration = (version: number): Migration => ({
+  version,
+  name: 'password history',
+  async up(db: Kysely<unknown>) {
+    await db.schema
+      .createTable('password_history')
+      .addColumn('user_id', 'text', (c) => c.notNull().references('user_account.id').onDelete('cascade'))
+      .addColumn('password_hash', 'text', (c) => c.notNull())
+      .addColumn('retired_at', 'text', (c) => c.notNull())
+      .execute();
+    await db.schema
+      .createIndex('password_history_user')
+      .on('password_history')
+      .columns(['user_id', 'retired_at'])
+      .execute();
+  },
+});
+
 /** Accounts, sessions, second factors, API tokens and login throttling. */
 export const identityMigration = (version: number): Migration => ({
   version,

@@ -8,6 +8,10 @@ export interface PasswordPolicy {
   maxLength: number;
   /** Extra refused passwords, one per line (organisation names, site names, ...). */
   denyListFile?: string | undefined;
+  /** Days after which a human password must be changed at sign-in; undefined: never. */
+  maxAgeDays?: number | undefined;
+  /** How many recent passwords (the current one included) a new one may not repeat. */
+  historyCount: number;
 }
 
 /**

@@ -8,8 +8,10 @@ import {
   identityWorld,
   type IdentityWorld,
 } from '../../test/support/identity-world.js';
+import { tablesOf } from '../db/index.js';
 import { PalisadeError } from '../errors/index.js';
 import type { IdentityService, Principal, SessionState, SignInStep } from './index.js';
+import type { IdentityTables } from './tables.js';
 
 const ALL_STEPS: SessionState[] = ['needs-password-change', 'needs-mfa', 'needs-mfa-enrolment'];
 
@@ -452,6 +454,121 @@ for (const dialect of DIALECTS) {
       assert.equal('failure' in wrong && wrong.failure, 'csrf');
       const right = await w.identity.authenticate({ ...base, csrfHeader: s.csrfToken });
       assert.ok('principal' in right);
+    });
+  });
+
+  describe(`password lifetime on ${dialect.name}`, { skip: dialect.skip }, () => {
+    const PASSWORDS = [
+      'quarry lantern 4417',
+      'bright orchard 9052',
+      'copper meadow 3381',
+      'silent harbor 7264',
+    ];
+
+    /** A user who signed in once and set the first of PASSWORDS; returns the session token. */
+    async function userWithPassword(
+      w: IdentityWorld,
+      username: string,
+    ): Promise<{ id: string; token: string }> {
+      const { account, oneTimePassword } = await w.identity.createUser(ADMIN_PRINCIPAL, {
+        username,
+        displayName: username,
+      });
+      const s0 = await w.identity.passwordLogin({
+        username,
+        password: oneTimePassword,
+        noticeAccepted: true,
+        ...ctx(),
+      });
+      const s1 = await w.identity.changePassword(
+        await principal(w.identity, s0.token),
+        oneTimePassword,
+        PASSWORDS[0]!,
+        ctx(),
+      );
+      assert.equal(s1.state, 'active');
+      return { id: account.id, token: s1.token };
+    }
+
+    it('history: none of the last N passwords (the current one included) can be chosen again', async () => {
+      const w = await identityWorld(dialect, {
+        mfaRequired: false,
+        password: { minLength: 12, maxLength: 256, historyCount: 3 },
+      });
+      try {
+        const u = await userWithPassword(w, 'hist');
+        let token = u.token;
+        const change = async (from: string, to: string) =>
+          (token = (await w.identity.changePassword(await principal(w.identity, token), from, to, ctx()))
+            .token);
+        await change(PASSWORDS[0]!, PASSWORDS[1]!);
+        await change(PASSWORDS[1]!, PASSWORDS[2]!);
+        // Current: 2; history: 1, 0 (and the one-time password, pruned to N - 1 = 2 entries).
+        for (const again of [PASSWORDS[0]!, PASSWORDS[1]!]) {
+          const err = await rejectsWith(
+            w.identity.changePassword(await principal(w.identity, token), PASSWORDS[2]!, again, ctx()),
+            'PASSWORD_POLICY',
+          );
+          assert.match(err.message, /last 3 passwords/);
+        }
+        await change(PASSWORDS[2]!, PASSWORDS[3]!);
+        // Now 0 is four changes back: allowed again.
+        await change(PASSWORDS[3]!, PASSWORDS[0]!);
+        const kept = await tablesOf<IdentityTables>(w.t.database)
+          .selectFrom('password_history')
+          .select('password_hash')
+          .where('user_id', '=', u.id)
+          .execute();
+        assert.equal(kept.length, 2, 'the history keeps N - 1 earlier hashes');
+        assert.ok(
+          kept.every((r) => r.password_hash.startsWith('$argon2id$')),
+          'hashes, never passwords',
+        );
+      } finally {
+        await w.close();
+      }
+    });
+
+    it('maximum age: an expired password must be changed at sign-in before anything else', async () => {
+      const w = await identityWorld(dialect, {
+        mfaRequired: false,
+        password: { minLength: 12, maxLength: 256, historyCount: 5, maxAgeDays: 90 },
+      });
+      try {
+        const u = await userWithPassword(w, 'aged');
+        const setAge = (days: number) =>
+          tablesOf<IdentityTables>(w.t.database)
+            .updateTable('user_account')
+            .set({ password_changed_at: new Date(Date.now() - days * 86_400_000).toISOString() })
+            .where('id', '=', u.id)
+            .execute();
+        const login = () =>
+          w.identity.passwordLogin({
+            username: 'aged',
+            password: PASSWORDS[0]!,
+            noticeAccepted: true,
+            ...ctx(),
+          });
+        await setAge(89);
+        assert.equal((await login()).state, 'active', '89 days old: still valid');
+        await setAge(91);
+        const expired = await login();
+        assert.equal(expired.state, 'needs-password-change', '91 days old: change it first');
+        const p = await principal(w.identity, expired.token);
+        await rejectsWith(
+          w.identity.changePassword(p, PASSWORDS[0]!, PASSWORDS[0]!, ctx()),
+          'PASSWORD_POLICY',
+        );
+        const changed = await w.identity.changePassword(p, PASSWORDS[0]!, PASSWORDS[1]!, ctx());
+        assert.equal(changed.state, 'active');
+        assert.equal(
+          await login().catch((e: unknown) => (e as PalisadeError).code),
+          'AUTH_FAILED',
+          'the old password is gone',
+        );
+      } finally {
+        await w.close();
+      }
     });
   });
 

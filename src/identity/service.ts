@@ -200,9 +200,16 @@ export class IdentityService {
   }
 
   private async stateAfterPassword(account: Account): Promise<SessionState> {
-    if (account.mustChangePassword) return 'needs-password-change';
+    if (account.mustChangePassword || this.passwordExpired(account)) return 'needs-password-change';
     if (!(await this.mfaRequired(account.id))) return 'active';
     return (await this.hasSecondFactor(account.id)) ? 'needs-mfa' : 'needs-mfa-enrolment';
+  }
+
+  /** Whether the password is older than `password.maxAgeDays` (SR 1.7 RE1): it must be changed now. */
+  private passwordExpired(account: Account): boolean {
+    const maxAge = this.policy.password.maxAgeDays;
+    if (maxAge === undefined || account.passwordChangedAt === null) return false;
+    return Date.now() - Date.parse(account.passwordChangedAt) > maxAge * 86_400_000;
   }
 
   async mfaRequired(userId: string): Promise<boolean> {
@@ -530,7 +537,17 @@ export class IdentityService {
         status: 400,
       });
     this.rules.check(next, { username: account.username, displayName: account.displayName });
-    await this.accounts.setPassword(account.id, await this.hasher.hash(next), false);
+    // The current password is one of the last `historyCount`; the rest are in the history.
+    const recent = this.policy.password.historyCount;
+    for (const old of await this.accounts.previousPasswordHashes(account.id, recent - 1)) {
+      if (await this.hasher.verify(old, next))
+        throw new PalisadeError(
+          'PASSWORD_POLICY',
+          `choose a password different from your last ${recent} passwords`,
+          { status: 400 },
+        );
+    }
+    await this.accounts.setPassword(account.id, await this.hasher.hash(next), false, Math.max(0, recent - 1));
     const ended = await this.sessions.endAllForUser(account.id);
     await this.record(
       'auth.password.changed',
@@ -772,7 +789,12 @@ export class IdentityService {
     if (account.kind !== 'human')
       throw new PalisadeError('USER_KIND', 'service accounts use API tokens, not passwords', { status: 400 });
     const oneTimePassword = generateOneTimePassword();
-    await this.accounts.setPassword(userId, await this.hasher.hash(oneTimePassword), true);
+    await this.accounts.setPassword(
+      userId,
+      await this.hasher.hash(oneTimePassword),
+      true,
+      Math.max(0, this.policy.password.historyCount - 1),
+    );
     const ended = await this.sessions.endAllForUser(userId);
     await this.throttle.unlock(account.username);
     await this.record(

@@ -1,4 +1,10 @@
 export type IdentityTables = {
+  /** Hashes of passwords an account used before (argon2id, as stored then), for the reuse rule. */
+  password_history: {
+    user_id: string;
+    password_hash: string;
+    retired_at: string;
+  };
   user_account: {
     id: string;
     /** Lower-cased, unique. */

@@ -8,7 +8,7 @@ import type { DialectCase, TestDatabase } from './dialects.js';
 import { testSecretBox } from './secret-box.js';
 
 export const TEST_POLICY: IdentityPolicy = {
-  password: { minLength: 12, maxLength: 256 },
+  password: { minLength: 12, maxLength: 256, historyCount: 5 },
   mfaRequired: true,
   session: {
     idleTimeoutSeconds: 900,

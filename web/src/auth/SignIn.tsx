@@ -201,10 +201,12 @@ function PasswordChange({
   return (
     <form onSubmit={(e) => void submit(e)} noValidate>
       <p className="lead">
-        This is your first sign-in with a one-time password, or it was reset. Choose your own password now.
+        Your password must be changed before you go on: this is your first sign-in with a one-time password,
+        an administrator reset it, or it has reached its maximum age. Choose a new one that is not among your
+        recent passwords.
       </p>
       <TextField
-        label="Current (one-time) password"
+        label="Current password"
         type="password"
         autoComplete="current-password"
         value={current}
