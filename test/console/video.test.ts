@@ -393,16 +393,18 @@ describe(
       await approver.page.getByLabel('Action').fill('evidence.export');
       await approver.page.getByRole('button', { name: 'Search', exact: true }).click();
       await approver.page.waitForURL(/actionPrefix=evidence.export/);
+      // Each row is awaited on its own: the table may re-render while results arrive, so one read of
+      // the whole table can catch it empty.
       const events = approver.page.locator('table.events tbody');
-      await events.locator('tr', { hasText: 'evidence.export.downloaded' }).first().waitFor();
-      const trail = await events.innerText();
       for (const action of [
         'evidence.export.requested',
         'evidence.export.created',
         'evidence.export.downloaded',
-      ])
-        assert.match(trail, new RegExp(action.replace(/\./g, '\\.')), `${action} is listed`);
-      assert.match(trail, /ines/);
+      ]) {
+        const row = events.locator('tr', { hasText: action }).first();
+        await row.waitFor({ timeout: 15_000 });
+        assert.match(await row.innerText(), /ines/, `${action} is listed with the investigator`);
+      }
       assert.deepEqual(inv.errors, []);
       assert.deepEqual(approver.errors, []);
     });

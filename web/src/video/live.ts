@@ -51,8 +51,11 @@ export function useLiveVideo(
     let started = false;
     let failure: { message: string; code?: string } | undefined;
 
+    // After cleanup (or a failure) the MediaSource is detached and its SourceBuffers removed; an
+    // 'updateend' already queued still arrives, and reading a removed buffer throws.
+    const attached = () => !closed && ms.readyState === 'open';
     const pump = () => {
-      if (!sb || sb.updating || ms.readyState !== 'open') return;
+      if (!sb || sb.updating || !attached()) return;
       const b = sb.buffered;
       if (b.length > 0 && el.currentTime - b.start(0) > KEEP_BEHIND_S * 2) {
         sb.remove(b.start(0), el.currentTime - KEEP_BEHIND_S);
@@ -62,6 +65,7 @@ export function useLiveVideo(
       if (next) sb.appendBuffer(next as BufferSource);
     };
     const onUpdateEnd = () => {
+      if (!attached()) return;
       const b = sb?.buffered;
       if (b && b.length > 0) {
         const end = b.end(b.length - 1);
@@ -94,6 +98,7 @@ export function useLiveVideo(
             if (m.type === 'init' && m.mime) {
               // A change of resolution or codec arrives as a new init: a new SourceBuffer for it.
               if (sb) {
+                sb.removeEventListener('updateend', onUpdateEnd);
                 ms.removeSourceBuffer(sb);
                 queue.length = 0;
                 started = false;
