@@ -4,7 +4,15 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { accessRoutes, AccessService, actorOf, covers, scopesFor, subjectOf } from '../access/index.js';
+import {
+  accessRoutes,
+  AccessService,
+  actorOf,
+  covers,
+  scopesFor,
+  subjectOf,
+  type Permission,
+} from '../access/index.js';
 import { auditRoutes, type AuditActor, type AuditLog, type CheckpointSigner } from '../audit/index.js';
 import { complianceRoutes, ComplianceStore, effectiveCatalogue, toSlVector } from '../compliance/index.js';
 import type { Config } from '../config/index.js';
@@ -258,6 +266,22 @@ export async function assembleServer(
       address: p.address,
     };
   };
+  const siteOf = async (zoneId: string) => (await zones.getZone(zoneId))?.siteId;
+  /** The ids of the cameras, among those listed, on which the caller holds `permission`. */
+  const camerasInScope =
+    (permission: Permission) =>
+    (request: FastifyRequest, cameras: readonly { id: string; zoneId: string; siteId: string }[]) => {
+      const scopes = scopesFor(subjectOf(request), permission);
+      return new Set(
+        cameras
+          .filter((c) =>
+            scopes.some((s) =>
+              covers(s, { kind: 'camera', id: c.id, zoneId: c.zoneId, siteId: c.siteId, groupIds: [] }),
+            ),
+          )
+          .map((c) => c.id),
+      );
+    };
   const guard = createGuard({ identity, access, audit });
   const app = await buildHttpServer({
     tls,
@@ -314,20 +338,9 @@ export async function assembleServer(
       }),
       recordingRoutes({
         recorder,
-        siteOf: async (zoneId) => (await zones.getZone(zoneId))?.siteId,
+        siteOf,
         actor,
-        visible: (request, cameras) => {
-          const scopes = scopesFor(subjectOf(request), 'camera.view');
-          return new Set(
-            cameras
-              .filter((c) =>
-                scopes.some((s) =>
-                  covers(s, { kind: 'camera', id: c.id, zoneId: c.zoneId, siteId: c.siteId, groupIds: [] }),
-                ),
-              )
-              .map((c) => c.id),
-          );
-        },
+        visible: camerasInScope('camera.view'),
         requirePermission: async (request, permission, camera) => {
           const d = await access.authorize(
             subjectOf(request),
@@ -356,21 +369,10 @@ export async function assembleServer(
         evidence,
         recorder,
         audit,
-        siteOf: async (zoneId) => (await zones.getZone(zoneId))?.siteId,
+        siteOf,
         actor,
         userId: (request) => principalOf(request).userId,
-        visible: (request, cameras) => {
-          const scopes = scopesFor(subjectOf(request), 'video.export');
-          return new Set(
-            cameras
-              .filter((c) =>
-                scopes.some((s) =>
-                  covers(s, { kind: 'camera', id: c.id, zoneId: c.zoneId, siteId: c.siteId, groupIds: [] }),
-                ),
-              )
-              .map((c) => c.id),
-          );
-        },
+        visible: camerasInScope('video.export'),
         browserSession: (request) => principalOf(request).sessionId !== undefined,
         publicOrigin: () => services.origin.origin,
         // A live view re-runs its route's rule: the session must still be valid, the permission held.

@@ -128,6 +128,33 @@ export function complianceRoutes(options: ComplianceRoutesOptions): FastifyPlugi
   };
 
   return async (app) => {
+    /** `POST …/:id/revoke` for a statement kind: revoked by the caller, audited, 204. */
+    const revokeRoute = (
+      kind: 'attestations' | 'countermeasures',
+      summary: string,
+      revoke: (id: string, by: Person) => Promise<unknown>,
+      action: ComplianceRecordAction,
+    ) =>
+      app.post<{ Params: { id: string } }>(
+        `/api/compliance/${kind}/:id/revoke`,
+        {
+          config: { access: { permission: 'compliance.attest' } },
+          schema: {
+            summary,
+            tags: ['compliance'],
+            params: ID_PARAMS,
+            querystring: NO_QUERY,
+            body: NO_QUERY,
+            response: { 204: { type: 'null' }, ...ERRORS },
+          },
+        },
+        async (request, reply) => {
+          await revoke(request.params.id, who(request));
+          await options.recorded(request, action, { id: request.params.id });
+          return reply.status(204).send();
+        },
+      );
+
     app.get<{ Querystring: { zone?: string } }>(
       '/api/compliance/status',
       {
@@ -238,24 +265,11 @@ export function complianceRoutes(options: ComplianceRoutesOptions): FastifyPlugi
       },
     );
 
-    app.post<{ Params: { id: string } }>(
-      '/api/compliance/attestations/:id/revoke',
-      {
-        config: { access: { permission: 'compliance.attest' } },
-        schema: {
-          summary: 'Revoke an attestation',
-          tags: ['compliance'],
-          params: ID_PARAMS,
-          querystring: NO_QUERY,
-          body: NO_QUERY,
-          response: { 204: { type: 'null' }, ...ERRORS },
-        },
-      },
-      async (request, reply) => {
-        await options.store.revokeAttestation(request.params.id, who(request));
-        await options.recorded(request, 'compliance.attestation.revoked', { id: request.params.id });
-        return reply.status(204).send();
-      },
+    revokeRoute(
+      'attestations',
+      'Revoke an attestation',
+      (id, by) => options.store.revokeAttestation(id, by),
+      'compliance.attestation.revoked',
     );
 
     app.get(
@@ -297,24 +311,11 @@ export function complianceRoutes(options: ComplianceRoutesOptions): FastifyPlugi
       },
     );
 
-    app.post<{ Params: { id: string } }>(
-      '/api/compliance/countermeasures/:id/revoke',
-      {
-        config: { access: { permission: 'compliance.attest' } },
-        schema: {
-          summary: 'Revoke a compensating countermeasure',
-          tags: ['compliance'],
-          params: ID_PARAMS,
-          querystring: NO_QUERY,
-          body: NO_QUERY,
-          response: { 204: { type: 'null' }, ...ERRORS },
-        },
-      },
-      async (request, reply) => {
-        await options.store.revokeCountermeasure(request.params.id, who(request));
-        await options.recorded(request, 'compliance.countermeasure.revoked', { id: request.params.id });
-        return reply.status(204).send();
-      },
+    revokeRoute(
+      'countermeasures',
+      'Revoke a compensating countermeasure',
+      (id, by) => options.store.revokeCountermeasure(id, by),
+      'compliance.countermeasure.revoked',
     );
 
     app.post(

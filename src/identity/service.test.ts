@@ -49,17 +49,18 @@ function totpAt(secret: string, time: number): string {
 
 const GOOD = 'correct horse battery staple';
 
-/** Creates a user, signs in with the one-time password, sets GOOD and enrols TOTP. Returns the secret. */
-async function enrolledUser(w: IdentityWorld, username: string): Promise<{ userId: string; secret: string }> {
+/**
+ * Creates a user who signs in with the one-time password and sets `password`: the session step after
+ * that change (MFA enrolment next in a world that requires MFA).
+ */
+async function userWithPassword(
+  w: IdentityWorld,
+  username: string,
+  password = GOOD,
+): Promise<{ id: string; step: SignInStep }> {
   const { account, oneTimePassword } = await w.identity.createUser(ADMIN_PRINCIPAL, {
     username,
     displayName: username,
-  });
-  await w.access.store.addGrant({
-    userId: account.id,
-    roleId: 'operator',
-    scope: { kind: 'all' },
-    createdBy: 'test',
   });
   const first = await w.identity.passwordLogin({
     username,
@@ -67,16 +68,28 @@ async function enrolledUser(w: IdentityWorld, username: string): Promise<{ userI
     noticeAccepted: true,
     ...ctx(),
   });
-  const changed = await w.identity.changePassword(
+  const step = await w.identity.changePassword(
     await principal(w.identity, first.token),
     oneTimePassword,
-    GOOD,
+    password,
     ctx(),
   );
-  const p = await principal(w.identity, changed.token);
+  return { id: account.id, step };
+}
+
+/** Creates a user, signs in with the one-time password, sets GOOD and enrols TOTP. Returns the secret. */
+async function enrolledUser(w: IdentityWorld, username: string): Promise<{ userId: string; secret: string }> {
+  const { id, step } = await userWithPassword(w, username);
+  await w.access.store.addGrant({
+    userId: id,
+    roleId: 'operator',
+    scope: { kind: 'all' },
+    createdBy: 'test',
+  });
+  const p = await principal(w.identity, step.token);
   const { secret } = await w.identity.beginTotp(p);
   await w.identity.confirmTotp(p, totpAt(secret, w.clock.now));
-  return { userId: account.id, secret };
+  return { userId: id, secret };
 }
 
 /** The next TOTP code: the clock moves one 30-second step forward first (each code works once). */
@@ -465,39 +478,15 @@ for (const dialect of DIALECTS) {
       'silent harbor 7264',
     ];
 
-    /** A user who signed in once and set the first of PASSWORDS; returns the session token. */
-    async function userWithPassword(
-      w: IdentityWorld,
-      username: string,
-    ): Promise<{ id: string; token: string }> {
-      const { account, oneTimePassword } = await w.identity.createUser(ADMIN_PRINCIPAL, {
-        username,
-        displayName: username,
-      });
-      const s0 = await w.identity.passwordLogin({
-        username,
-        password: oneTimePassword,
-        noticeAccepted: true,
-        ...ctx(),
-      });
-      const s1 = await w.identity.changePassword(
-        await principal(w.identity, s0.token),
-        oneTimePassword,
-        PASSWORDS[0]!,
-        ctx(),
-      );
-      assert.equal(s1.state, 'active');
-      return { id: account.id, token: s1.token };
-    }
-
     it('history: none of the last N passwords (the current one included) can be chosen again', async () => {
       const w = await identityWorld(dialect, {
         mfaRequired: false,
         password: { minLength: 12, maxLength: 256, historyCount: 3 },
       });
       try {
-        const u = await userWithPassword(w, 'hist');
-        let token = u.token;
+        const u = await userWithPassword(w, 'hist', PASSWORDS[0]);
+        assert.equal(u.step.state, 'active');
+        let token = u.step.token;
         const change = async (from: string, to: string) =>
           (token = (await w.identity.changePassword(await principal(w.identity, token), from, to, ctx()))
             .token);
@@ -535,7 +524,7 @@ for (const dialect of DIALECTS) {
         password: { minLength: 12, maxLength: 256, historyCount: 5, maxAgeDays: 90 },
       });
       try {
-        const u = await userWithPassword(w, 'aged');
+        const u = await userWithPassword(w, 'aged', PASSWORDS[0]);
         const setAge = (days: number) =>
           tablesOf<IdentityTables>(w.t.database)
             .updateTable('user_account')
@@ -584,22 +573,7 @@ for (const dialect of DIALECTS) {
         },
       });
       try {
-        const { oneTimePassword } = await w.identity.createUser(ADMIN_PRINCIPAL, {
-          username: 'idle',
-          displayName: 'Idle',
-        });
-        const s0 = await w.identity.passwordLogin({
-          username: 'idle',
-          password: oneTimePassword,
-          noticeAccepted: true,
-          ...ctx(),
-        });
-        const s = await w.identity.changePassword(
-          await principal(w.identity, s0.token),
-          oneTimePassword,
-          GOOD,
-          ctx(),
-        );
+        const { step: s } = await userWithPassword(w, 'idle');
         assert.equal(s.state, 'active', 'MFA off in this world');
         await principal(w.identity, s.token);
         await new Promise((r) => setTimeout(r, 1200));
@@ -618,22 +592,7 @@ for (const dialect of DIALECTS) {
           session: { idleTimeoutSeconds: 900, absoluteLifetimeSeconds: 3600, maxConcurrent: 2, onLimit },
         });
         try {
-          const { oneTimePassword } = await w.identity.createUser(ADMIN_PRINCIPAL, {
-            username: 'many',
-            displayName: 'Many',
-          });
-          const s0 = await w.identity.passwordLogin({
-            username: 'many',
-            password: oneTimePassword,
-            noticeAccepted: true,
-            ...ctx(),
-          });
-          const first = await w.identity.changePassword(
-            await principal(w.identity, s0.token),
-            oneTimePassword,
-            GOOD,
-            ctx(),
-          );
+          const { step: first } = await userWithPassword(w, 'many');
           const second = await w.identity.passwordLogin({
             username: 'many',
             password: GOOD,

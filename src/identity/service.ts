@@ -452,18 +452,29 @@ export class IdentityService {
         status: 400,
       });
     }
+    // A confirmed authenticator app replaces any earlier one: a fresh set of recovery codes with it.
+    const recoveryCodes = await this.recovery.generate(account.id);
+    await this.enrolled(account, session, actor, 'totp');
+    return { state: session.state, recoveryCodes };
+  }
+
+  /** A second factor was enrolled: audited, and an enrolment-step session becomes active with it. */
+  private async enrolled(
+    account: Account,
+    session: Session,
+    actor: AuditActor,
+    factor: 'totp' | 'webauthn',
+  ): Promise<void> {
     await this.record(
       'auth.mfa.enrolled',
       'success',
       actor,
       undefined,
-      { factor: 'totp' },
+      { factor },
       { type: 'user', id: account.id },
     );
-    const recoveryCodes = await this.recovery.generate(account.id);
     if (session.state === 'needs-mfa-enrolment')
-      await this.activate(account, session, `${session.authMethods}+totp`, actor);
-    return { state: session.state, recoveryCodes };
+      await this.activate(account, session, `${session.authMethods}+${factor}`, actor);
   }
 
   async webauthnRegistrationOptions(principal: Principal): Promise<unknown> {
@@ -490,18 +501,10 @@ export class IdentityService {
         status: 400,
       });
     }
-    await this.record(
-      'auth.mfa.enrolled',
-      'success',
-      actor,
-      undefined,
-      { factor: 'webauthn' },
-      { type: 'user', id: account.id },
-    );
+    // Another security key adds to the account: recovery codes only if it has none left.
     const recoveryCodes =
       (await this.recovery.remaining(account.id)) > 0 ? [] : await this.recovery.generate(account.id);
-    if (session.state === 'needs-mfa-enrolment')
-      await this.activate(account, session, `${session.authMethods}+webauthn`, actor);
+    await this.enrolled(account, session, actor, 'webauthn');
     return { state: session.state, recoveryCodes };
   }
 

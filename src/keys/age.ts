@@ -221,15 +221,15 @@ export class AgeEncryption {
     const key = hkdf(this.#fileKey, nonce, 'payload');
     yield Buffer.concat([this.header, nonce]);
     // A full chunk is held back until more input shows it is not the last one.
-    let pending = Buffer.alloc(AGE_CHUNK_BYTES);
+    const pending = Buffer.alloc(AGE_CHUNK_BYTES);
     let fill = 0;
     let counter = 0;
     for await (const piece of source) {
       let off = 0;
       while (off < piece.length) {
         if (fill === AGE_CHUNK_BYTES) {
+          // seal() writes a new buffer: the plaintext one is free for the next chunk.
           yield seal(key, chunkNonce(counter++, false), pending);
-          pending = Buffer.alloc(AGE_CHUNK_BYTES);
           fill = 0;
         }
         const n = Math.min(piece.length - off, AGE_CHUNK_BYTES - fill);
