@@ -34,6 +34,7 @@ const recorder = await Recorder.open({
     segmentSeconds: 60,
     fragmentMs: 1000,
     stallTimeoutMs: 10_000,
+    readBatchMs: Number(process.env.BENCH_READ_BATCH_MS ?? 100),
     reconnect: { initialDelayMs: 1000, maxDelayMs: 30_000, failedAfter: 5 },
     chunkSize: 16384,
     fsyncIntervalMs: Number(process.env.BENCH_FSYNC_MS ?? 1000),

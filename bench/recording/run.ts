@@ -16,12 +16,13 @@ const PALISADE = fileURLToPath(new URL('../../../bin/palisade.js', import.meta.u
 const TICKS = 100;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-function procStat(pid: number): { cpuSeconds: number; rss: number } {
+function procStat(pid: number): { cpuSeconds: number; systemSeconds: number; rss: number } {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  const cpuSeconds = (Number(fields[11]) + Number(fields[12])) / TICKS;
+  const systemSeconds = Number(fields[12]) / TICKS;
+  const cpuSeconds = Number(fields[11]) / TICKS + systemSeconds;
   const rssKb = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
-  return { cpuSeconds, rss: rssKb * 1024 };
+  return { cpuSeconds, systemSeconds, rss: rssKb * 1024 };
 }
 
 function waitFor(child: ChildProcess, pattern: RegExp): Promise<string> {
@@ -36,14 +37,24 @@ function waitFor(child: ChildProcess, pattern: RegExp): Promise<string> {
   });
 }
 
+/**
+ * CPU over the window, and RSS sampled every second of it: a garbage-collected process's RSS rises
+ * and falls with its collection cycle, so one sample at the end would be luck. Mean and peak.
+ */
 async function measure(pids: number[]) {
   await sleep(WARMUP_MS);
   const before = pids.map(procStat);
-  await sleep(SECONDS * 1000);
+  const rssSamples: number[] = [];
+  for (let s = 0; s < SECONDS; s++) {
+    await sleep(1000);
+    rssSamples.push(pids.reduce((n, pid) => n + procStat(pid).rss, 0));
+  }
   const after = pids.map(procStat);
   return {
     cpuSeconds: after.reduce((n, s, i) => n + s.cpuSeconds - before[i]!.cpuSeconds, 0),
-    rss: after.reduce((n, s) => n + s.rss, 0),
+    systemSeconds: after.reduce((n, s, i) => n + s.systemSeconds - before[i]!.systemSeconds, 0),
+    rss: rssSamples.reduce((a, b) => a + b, 0) / rssSamples.length,
+    peakRss: Math.max(...rssSamples),
   };
 }
 
@@ -134,6 +145,8 @@ const oursCorePerStream = ours.cpuSeconds / SECONDS / STREAMS;
 const theirsCorePerStream = theirs.cpuSeconds / SECONDS / STREAMS;
 const oursRssPerStream = (ours.rss - baselineRss) / STREAMS;
 const theirsRssPerStream = theirs.rss / STREAMS;
+const oursPeakPerStream = (ours.peakRss - baselineRss) / STREAMS;
+const theirsPeakPerStream = theirs.peakRss / STREAMS;
 const rows = [
   ['', `Palisade recorder (1 process)`, `ffmpeg -c copy (${STREAMS} processes)`, 'ratio'],
   ['streams recording', `${status.recording}/${STREAMS}`, `${STREAMS}`, ''],
@@ -144,21 +157,33 @@ const rows = [
     fmt(oursCorePerStream / theirsCorePerStream, 2),
   ],
   [
+    '  of which in the kernel (%)',
+    fmt((ours.systemSeconds / ours.cpuSeconds) * 100, 0),
+    fmt((theirs.systemSeconds / theirs.cpuSeconds) * 100, 0),
+    '',
+  ],
+  [
     'streams per core (CPU-bound estimate)',
     fmt(1 / oursCorePerStream, 0),
     fmt(1 / theirsCorePerStream, 0),
     '',
   ],
   [
-    'RSS per stream (MiB)',
+    'RSS per stream, mean of the window (MiB)',
     fmt(oursRssPerStream / 2 ** 20, 2),
     fmt(theirsRssPerStream / 2 ** 20, 1),
     fmt(oursRssPerStream / theirsRssPerStream, 3),
   ],
-  ['process RSS total (MiB)', fmt(ours.rss / 2 ** 20), fmt(theirs.rss / 2 ** 20), ''],
+  [
+    'RSS per stream, peak (MiB)',
+    fmt(oursPeakPerStream / 2 ** 20, 2),
+    fmt(theirsPeakPerStream / 2 ** 20, 1),
+    fmt(oursPeakPerStream / theirsPeakPerStream, 3),
+  ],
+  ['process RSS total, mean (MiB)', fmt(ours.rss / 2 ** 20), fmt(theirs.rss / 2 ** 20), ''],
   // Where Palisade's memory sits at the end: the JS heap, and buffers outside it (video in flight).
-  ['  of which JS heap used (MiB)', fmt(status.memory.heapUsed / 2 ** 20), '', ''],
-  ['  of which buffers (MiB)', fmt(status.memory.arrayBuffers / 2 ** 20), '', ''],
+  ['JS heap used at the end (MiB)', fmt(status.memory.heapUsed / 2 ** 20), '', ''],
+  ['buffers outside the heap at the end (MiB)', fmt(status.memory.arrayBuffers / 2 ** 20), '', ''],
 ];
 process.stdout.write(
   `bench:recording — ${STREAMS} × h264-1080p (≈4.2 Mbit/s) for ${SECONDS} s after ${WARMUP_MS / 1000} s warm-up; ${os.cpus()[0]?.model ?? '?'} × ${os.cpus().length}, Node ${process.version}, load ${os

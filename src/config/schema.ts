@@ -376,6 +376,13 @@ export const RecordingSchema = Type.Object(
       description: 'fsync an open segment at most this long after a fragment (0: after every fragment)',
     }),
     stallTimeoutMs: Type.Integer({ minimum: 1000, maximum: 120_000, default: 10_000 }),
+    readBatchMs: Type.Integer({
+      minimum: 0,
+      maximum: 500,
+      default: 100,
+      description:
+        'read each camera at most this often, all cameras on one clock, so the recorder wakes once per interval instead of once per packet burst (0: read at once); adds up to this much delay to recorded-fragment live views, none to low-latency ones',
+    }),
     reconnect: Type.Object(
       {
         initialDelayMs: Type.Integer({ minimum: 10, maximum: 60_000, default: 1000 }),

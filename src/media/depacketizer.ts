@@ -2,6 +2,7 @@ import { limitExceeded } from './errors.js';
 import { H264Nal } from './h264.js';
 import { H265Nal } from './h265.js';
 import type { MediaLimits } from './limits.js';
+import { NalSlabs } from './nal-slabs.js';
 import type { RtpPacket } from './rtp.js';
 import type { RawAccessUnit, VideoCodec } from './video.js';
 
@@ -9,20 +10,33 @@ import type { RawAccessUnit, VideoCodec } from './video.js';
  * Reassembles access units from RTP payloads. An access unit ends on the marker bit or when the
  * timestamp changes (cameras that forget the marker). A lost fragment drops its NAL unit and marks
  * the frame corrupt; nothing is guessed. Every size a camera controls is checked before it is kept.
+ *
+ * NAL units are copied out of the payloads as they arrive (into `NalSlabs`), so a payload may be a
+ * view into a receive buffer that is overwritten after `push` returns. Each access unit carries the
+ * `release` of its memory (see NalSlabs for when memory is recycled).
  */
 abstract class Depacketizer {
   private nalus: Buffer[] = [];
   private bytes = 0;
   private timestamp: number | undefined;
   private corrupt = false;
-  private fragments: Buffer[] | undefined;
+  /** A fragmented NAL unit is being assembled in the slabs. */
+  private fragmenting = false;
   private fragmentBytes = 0;
   private lossBefore = false;
+  private readonly slabs: NalSlabs;
+  /** The reconstructed NAL header of a fragmented unit (1 byte for H.264, 2 for H.265), reused. */
+  protected readonly nalHeader: Buffer;
 
   constructor(
     protected readonly limits: MediaLimits,
     private readonly emit: (au: RawAccessUnit) => void,
-  ) {}
+    recycle: boolean,
+    headerBytes: number,
+  ) {
+    this.slabs = new NalSlabs(recycle);
+    this.nalHeader = Buffer.alloc(headerBytes);
+  }
 
   /** `lostBefore`: packets are missing between the previous packet and this one. */
   push(packet: RtpPacket, lostBefore: boolean): void {
@@ -32,7 +46,7 @@ abstract class Depacketizer {
     if (newFrame && this.timestamp !== undefined) this.finish();
     if (lostBefore) {
       this.lossBefore = true;
-      this.fragments = undefined;
+      this.dropFragment();
       // A new frame is whole only if this packet visibly starts one (parameter sets, delimiter, or
       // the first slice of a picture); otherwise its head may be what was lost.
       if (!newFrame || !this.startsAccessUnit(packet.payload)) this.corrupt = true;
@@ -75,12 +89,15 @@ abstract class Depacketizer {
     if (o !== p.length) this.corrupt = true;
   }
 
-  protected fragment(start: boolean, end: boolean, header: Buffer | undefined, body: Buffer): void {
+  /** A fragment of a NAL unit; `start` fragments come with the NAL header in `nalHeader`. */
+  protected fragment(start: boolean, end: boolean, body: Buffer): void {
     if (start) {
       this.abandonFragment();
-      this.fragments = [header!];
-      this.fragmentBytes = header!.length;
-    } else if (this.fragments === undefined) {
+      this.slabs.begin();
+      this.slabs.append(this.nalHeader);
+      this.fragmenting = true;
+      this.fragmentBytes = this.nalHeader.length;
+    } else if (!this.fragmenting) {
       this.corrupt = true; // a middle or end whose start was lost
       return;
     }
@@ -89,11 +106,10 @@ abstract class Depacketizer {
       throw limitExceeded('maxNalUnitBytes', this.fragmentBytes, this.limits.maxNalUnitBytes);
     }
     this.checkAccessUnit(this.bytes + this.fragmentBytes);
-    this.fragments.push(body);
+    this.slabs.append(body);
     if (end) {
-      const nal = Buffer.concat(this.fragments, this.fragmentBytes);
-      this.fragments = undefined;
-      this.add(nal);
+      this.fragmenting = false;
+      this.keep(this.slabs.end());
     }
   }
 
@@ -103,10 +119,15 @@ abstract class Depacketizer {
   }
 
   private abandonFragment(): void {
-    if (this.fragments !== undefined) {
-      this.fragments = undefined;
+    if (this.fragmenting) {
+      this.dropFragment();
       this.corrupt = true;
     }
+  }
+
+  private dropFragment(): void {
+    this.fragmenting = false;
+    this.slabs.abandon();
   }
 
   private checkAccessUnit(bytes: number): void {
@@ -115,11 +136,17 @@ abstract class Depacketizer {
     }
   }
 
+  /** A whole NAL unit still in the payload: checked, then copied. */
   private add(nal: Buffer): void {
     if (nal.length > this.limits.maxNalUnitBytes) {
       throw limitExceeded('maxNalUnitBytes', nal.length, this.limits.maxNalUnitBytes);
     }
     this.checkAccessUnit(this.bytes + nal.length);
+    this.keep(this.slabs.copy(nal));
+  }
+
+  /** A NAL unit already in the slabs. */
+  private keep(nal: Buffer): void {
     if (this.nalus.length >= this.limits.maxNalUnitsPerAccessUnit) {
       throw limitExceeded(
         'maxNalUnitsPerAccessUnit',
@@ -133,6 +160,7 @@ abstract class Depacketizer {
 
   private finish(): void {
     this.abandonFragment();
+    const release = this.slabs.seal();
     if (this.timestamp !== undefined && this.nalus.length > 0) {
       this.emit({
         nalus: this.nalus,
@@ -140,9 +168,10 @@ abstract class Depacketizer {
         corrupt: this.corrupt,
         afterLoss: this.lossBefore,
         bytes: this.bytes,
+        release,
       });
       this.lossBefore = false;
-    }
+    } else release();
     this.nalus = [];
     this.bytes = 0;
     this.corrupt = false;
@@ -153,6 +182,10 @@ abstract class Depacketizer {
 /** RFC 6184 non-interleaved mode (packetization-mode 0 and 1): single NAL unit, STAP-A, FU-A. */
 export class H264Depacketizer extends Depacketizer {
   protected readonly headerBytes = 1;
+
+  constructor(limits: MediaLimits, emit: (au: RawAccessUnit) => void, recycle = false) {
+    super(limits, emit, recycle, 1);
+  }
 
   protected startsAccessUnit(p: Buffer): boolean {
     let type = p[0]! & 0x1f;
@@ -178,12 +211,8 @@ export class H264Depacketizer extends Depacketizer {
       if (p.length < 3) return this.damaged();
       const fu = p[1]!;
       const start = (fu & 0x80) !== 0;
-      this.fragment(
-        start,
-        (fu & 0x40) !== 0,
-        start ? Buffer.from([(p[0]! & 0xe0) | (fu & 0x1f)]) : undefined,
-        p.subarray(2),
-      );
+      if (start) this.nalHeader[0] = (p[0]! & 0xe0) | (fu & 0x1f);
+      this.fragment(start, (fu & 0x40) !== 0, p.subarray(2));
     } else {
       // STAP-B, MTAP and FU-B belong to interleaved mode, which no camera uses: count as damage.
       this.damaged();
@@ -194,6 +223,10 @@ export class H264Depacketizer extends Depacketizer {
 /** RFC 7798 without DONL (sprop-max-don-diff 0, as every camera sends): single, AP, FU. */
 export class H265Depacketizer extends Depacketizer {
   protected readonly headerBytes = 2;
+
+  constructor(limits: MediaLimits, emit: (au: RawAccessUnit) => void, recycle = false) {
+    super(limits, emit, recycle, 2);
+  }
 
   protected startsAccessUnit(p: Buffer): boolean {
     let type = ((p[0] ?? 0) >> 1) & 0x3f;
@@ -219,12 +252,11 @@ export class H265Depacketizer extends Depacketizer {
       if (p.length < 4) return this.damaged();
       const fu = p[2]!;
       const start = (fu & 0x80) !== 0;
-      this.fragment(
-        start,
-        (fu & 0x40) !== 0,
-        start ? Buffer.from([(p[0]! & 0x81) | ((fu & 0x3f) << 1), p[1]!]) : undefined,
-        p.subarray(3),
-      );
+      if (start) {
+        this.nalHeader[0] = (p[0]! & 0x81) | ((fu & 0x3f) << 1);
+        this.nalHeader[1] = p[1]!;
+      }
+      this.fragment(start, (fu & 0x40) !== 0, p.subarray(3));
     } else {
       this.damaged(); // PACI and reserved types
     }
@@ -233,10 +265,17 @@ export class H265Depacketizer extends Depacketizer {
 
 export type VideoDepacketizer = H264Depacketizer | H265Depacketizer;
 
+/**
+ * `recycle`: reuse the memory of access units once they are released (see NalSlabs); only for a
+ * consumer that copies what it keeps.
+ */
 export function createDepacketizer(
   codec: VideoCodec,
   limits: MediaLimits,
   emit: (au: RawAccessUnit) => void,
+  recycle = false,
 ): VideoDepacketizer {
-  return codec === 'h264' ? new H264Depacketizer(limits, emit) : new H265Depacketizer(limits, emit);
+  return codec === 'h264'
+    ? new H264Depacketizer(limits, emit, recycle)
+    : new H265Depacketizer(limits, emit, recycle);
 }

@@ -189,9 +189,9 @@ export interface Fmp4FragmenterOptions {
   /** Duration of the very last sample when the stream ends (no next frame to measure against). */
   defaultSampleDuration?: number;
   /**
-   * Copy each access unit's NAL units into one buffer the fragmenter reuses. Then a fragment's
-   * `parts` (and `data`, a copy) are valid only until the next `push`/`flush` call: a consumer must be
-   * done with them by then. In exchange the receive buffers the NAL units point into are freed young,
+   * Copy each access unit's NAL units into one buffer the fragmenter reuses, and release the access
+   * unit (`AccessUnit.release`) once copied or dropped. Then a fragment's `parts` (and `data`, a copy)
+   * are valid only until the next `push`/`flush` call: a consumer must be done with them by then. In exchange the receive buffers the NAL units point into are freed young,
    * instead of being kept for a whole fragment and promoted: a recorder of many cameras spends far
    * less time in full garbage collections (see docs/benchmarks.md, recording).
    */
@@ -284,13 +284,13 @@ export class Fmp4Fragmenter {
       (au.timestamp - this.pending[0]!.timestamp) / 90 >= this.options.partDurationMs;
     if (this.pending.length > 0 && (au.key || newVideo || part)) out.push(this.cut(au.timestamp));
     if (newVideo) {
-      if (!au.key) return out; // a new init segment must start at a key frame
+      if (!au.key) return this.dropped(au, out); // a new init segment must start at a key frame
       this.writer = new Fmp4Writer(au.video);
       out.push({ kind: 'init', data: this.writer.initSegment(), video: au.video });
     }
     if (this.pending.length === 0 && !au.key && this.options.partDurationMs === undefined) {
       // Per-GOP fragments must start on a key frame; frames before the first one are not decodable.
-      return out;
+      return this.dropped(au, out);
     }
     this.pending.push(this.arena && !this.arenaHoldsFragment ? this.copied(au, this.arena) : au);
     return out;
@@ -302,8 +302,16 @@ export class Fmp4Fragmenter {
     return this.pending.length === 0 ? [] : [this.cut(undefined)];
   }
 
+  /** With `reuseBuffers` the fragmenter owns what it is given: the source may reuse it once copied. */
   private copied(au: AccessUnit, arena: FragmentArena): AccessUnit {
-    return { ...au, nalus: au.nalus.map((n) => arena.copy(n)) };
+    const copy = { ...au, nalus: au.nalus.map((n) => arena.copy(n)), release: undefined };
+    au.release?.();
+    return copy;
+  }
+
+  private dropped(au: AccessUnit, out: Fmp4Output[]): Fmp4Output[] {
+    if (this.arena) au.release?.();
+    return out;
   }
 
   /** The consumer is done with the last fragment: reuse the arena, and copy what waited into it. */

@@ -6,6 +6,7 @@ import { PalisadeError, describeError, isPalisadeError } from '../errors/index.j
 import { createDepacketizer, type VideoDepacketizer } from './depacketizer.js';
 import { MediaErrorCode, mediaError } from './errors.js';
 import { resolveLimits, type MediaLimits } from './limits.js';
+import { ReadBatch } from './read-batch.js';
 import { ClientAuthenticator, parseChallenges } from './rtsp-auth.js';
 import {
   RtspReader,
@@ -21,7 +22,7 @@ import {
 import { RtpSequencer, TimestampExtender, parseRtcp, parseRtp, type RtpPacket } from './rtp.js';
 import { findVideoTrack, parseSdp, resolveControl, type SessionDescription, type VideoTrack } from './sdp.js';
 import { ParameterSetTracker } from './video-track.js';
-import type { AccessUnit, RawAccessUnit, VideoInfo } from './video.js';
+import type { AccessUnit, RawAccessUnit, VideoCodec, VideoInfo } from './video.js';
 
 export interface RtspTlsOptions {
   /** Trusted CA certificates (PEM); the system store when absent. */
@@ -53,6 +54,17 @@ export interface RtspSessionOptions {
   /** Playing with no media for this long ends the session with RTSP_STALLED. */
   stallTimeoutMs?: number;
   userAgent?: string;
+  /**
+   * Reuse the memory of frames once their consumer calls `AccessUnit.release` (see NalSlabs): for a
+   * consumer that copies what it keeps, such as the recorder's fragmenter. Default false.
+   */
+  reuseBuffers?: boolean;
+  /**
+   * Read a plain-TCP camera at most every this many milliseconds instead of whenever bytes arrive:
+   * sessions share one clock, so one wake-up of the process reads every camera. Costs up to that much
+   * latency; 0 (the default) reads at once. See `setReadBatchMs`.
+   */
+  readBatchMs?: number;
 }
 
 export type RtspSessionState =
@@ -94,9 +106,17 @@ export interface RtspSessionStats {
   keepAlives: number;
   /** Times reading paused because the consumer was slower than the camera (TCP backpressure). */
   pauses: number;
+  /** Reads from the connection (interleaved transport): with `readBatchMs`, several frames per read. */
+  reads: number;
 }
 
 const STALE_RETRIES = 2;
+/**
+ * Every plain-TCP session reads into this one buffer: reads are synchronous and each is parsed (and
+ * what is kept, copied) before the next, so one buffer serves all cameras and receiving allocates
+ * nothing. 64 KiB is what libuv would allocate per read.
+ */
+const RECEIVE_BUFFER = Buffer.allocUnsafeSlow(64 * 1024);
 const DEFAULT_PORT = { 'rtsp:': 554, 'rtsps:': 322 } as const;
 
 interface Pending {
@@ -132,6 +152,7 @@ export class RtspSession extends EventEmitter implements AsyncIterable<AccessUni
     skippedAccessUnits: 0,
     keepAlives: 0,
     pauses: 0,
+    reads: 0,
   };
 
   private url: URL;
@@ -163,6 +184,10 @@ export class RtspSession extends EventEmitter implements AsyncIterable<AccessUni
   private queue: AccessUnit[] = [];
   private waiter: { resolve: () => void } | undefined;
   private paused = false;
+  /** Reads wait for the batch clock (see `readBatchMs`); undefined reads at once. */
+  private readBatch: ReadBatch | undefined;
+  /** Reading stopped after a read and waits for the batch clock. */
+  private batchWaiting = false;
   private closedResolve!: (e: PalisadeError | undefined) => void;
   /** Resolves when the session has ended: undefined after close(), the error otherwise. */
   readonly closed: Promise<PalisadeError | undefined>;
@@ -172,6 +197,7 @@ export class RtspSession extends EventEmitter implements AsyncIterable<AccessUni
     this.limits = resolveLimits(options.limits);
     this.reader = new RtspReader(this.limits);
     this.transport = options.transport ?? 'tcp';
+    this.setReadBatchMs(options.readBatchMs ?? 0);
     const parsed = parseRtspUrl(options.url);
     this.url = parsed.url;
     this.requestBase = parsed.requestUrl;
@@ -236,7 +262,7 @@ export class RtspSession extends EventEmitter implements AsyncIterable<AccessUni
       // An unparseable SPS in the SDP is not fatal: cameras repeat it in-band before every key frame.
       this.params = new ParameterSetTracker(track.codec, this.limits);
     }
-    this.depacketizer = createDepacketizer(track.codec, this.limits, (au) => this.onAccessUnit(au));
+    this.depacketizer = this.newDepacketizer(track.codec);
     this.sequencer = new RtpSequencer(this.transport === 'udp' ? this.limits.maxReorderPackets : 0);
 
     this.setState('setting-up');
@@ -315,7 +341,7 @@ export class RtspSession extends EventEmitter implements AsyncIterable<AccessUni
     const wasPlaying = this.state === 'playing';
     this.setState('closing');
     if (wasPlaying && this.socket !== undefined && this.sessionId !== undefined) {
-      if (this.paused) this.socket.resume();
+      if (this.paused || this.batchWaiting) this.socket.resume();
       try {
         await this.request('TEARDOWN', this.info?.url ?? this.requestBase, [], {
           acceptAny: true,
@@ -414,7 +440,13 @@ export class RtspSession extends EventEmitter implements AsyncIterable<AccessUni
           resolve(s);
         });
       } else {
-        s = net.connect({ host, port });
+        // Reads land in one buffer shared by every session (the reader copies what it keeps), so
+        // receiving allocates nothing.
+        s = net.connect({
+          host,
+          port,
+          onread: { buffer: RECEIVE_BUFFER, callback: (n: number, buf: Uint8Array) => this.onRead(n, buf) },
+        });
         s.once('connect', () => {
           clearTimeout(timer);
           s.off('error', onError);
@@ -425,7 +457,8 @@ export class RtspSession extends EventEmitter implements AsyncIterable<AccessUni
     });
     socket.setNoDelay(true);
     this.socket = socket;
-    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    // Plain sockets deliver through `onread` (see above); TLS ones as 'data' events.
+    if (secure) socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('error', (err) => this.onSocketGone(socket, err));
     socket.on('close', () => this.onSocketGone(socket, undefined));
   }
@@ -446,7 +479,44 @@ export class RtspSession extends EventEmitter implements AsyncIterable<AccessUni
     );
   }
 
+  /** A read into the shared receive buffer; false stops reading until the batch clock resumes it. */
+  private onRead(n: number, buf: Uint8Array): boolean {
+    this.onData(RECEIVE_BUFFER.subarray(0, n));
+    // A full buffer means more is waiting in the kernel: read on now.
+    if (this.readBatch === undefined || n === buf.length || this.state !== 'playing' || this.paused)
+      return true;
+    if (!this.batchWaiting) {
+      this.batchWaiting = true;
+      this.readBatch.defer(this.resumeBatched);
+    }
+    return false;
+  }
+
+  private readonly resumeBatched = (): void => {
+    this.batchWaiting = false;
+    if (!this.paused) this.socket?.resume();
+  };
+
+  /**
+   * Changes read batching (see `readBatchMs`) while playing: a recorder turns it off while someone
+   * watches the camera with low latency.
+   */
+  setReadBatchMs(ms: number): void {
+    this.readBatch = ms > 0 ? ReadBatch.every(ms) : undefined;
+    if (this.readBatch === undefined && this.batchWaiting) this.resumeBatched();
+  }
+
+  private newDepacketizer(codec: VideoCodec): VideoDepacketizer {
+    return createDepacketizer(
+      codec,
+      this.limits,
+      (au) => this.onAccessUnit(au),
+      this.options.reuseBuffers === true,
+    );
+  }
+
   private onData(chunk: Buffer): void {
+    this.stats.reads++;
     try {
       this.reader.push(chunk, (item) => this.onItem(item));
     } catch (err) {
@@ -688,7 +758,7 @@ export class RtspSession extends EventEmitter implements AsyncIterable<AccessUni
         this.stats.ssrcChanges++;
         this.sequencer.reset();
         this.extender.rebase();
-        this.depacketizer = createDepacketizer(this.track.codec, this.limits, (au) => this.onAccessUnit(au));
+        this.depacketizer = this.newDepacketizer(this.track.codec);
         this.clock = undefined;
         this.waitingForKey = true;
         this.discontinuity = true;
@@ -723,7 +793,7 @@ export class RtspSession extends EventEmitter implements AsyncIterable<AccessUni
   }
 
   private onAccessUnit(raw: RawAccessUnit): void {
-    if (this.state === 'closed') return;
+    if (this.state === 'closed') return raw.release();
     const params = this.params!;
     const frame = params.classify(raw.nalus);
     const { timestamp, discontinuity } = this.extender.extend(raw.rtpTimestamp);
@@ -738,12 +808,12 @@ export class RtspSession extends EventEmitter implements AsyncIterable<AccessUni
       this.stats.corruptAccessUnits++;
       this.waitingForKey = true;
       this.discontinuity = true;
-      return;
+      return raw.release();
     }
-    if (frame.nalus.length === 0) return; // parameter sets only
+    if (frame.nalus.length === 0) return raw.release(); // parameter sets only
     if (info === undefined || (this.waitingForKey && !frame.key)) {
       this.stats.skippedAccessUnits++;
-      return;
+      return raw.release();
     }
     this.waitingForKey = false;
     if (changed || this.lastDelivered !== info) this.emit('video', info);
@@ -763,6 +833,7 @@ export class RtspSession extends EventEmitter implements AsyncIterable<AccessUni
       discontinuity: this.discontinuity,
       video: info,
       videoChanged,
+      release: raw.release,
     };
     this.discontinuity = false;
     this.stats.accessUnits++;
@@ -773,7 +844,7 @@ export class RtspSession extends EventEmitter implements AsyncIterable<AccessUni
         this.stats.skippedAccessUnits++;
         this.waitingForKey = true;
         this.discontinuity = true;
-        return;
+        return raw.release();
       }
     }
     this.queue.push(au);

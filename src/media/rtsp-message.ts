@@ -47,57 +47,109 @@ export interface InterleavedFrame {
 export type RtspItem = RtspResponse | RtspRequest | InterleavedFrame;
 
 const EMPTY = Buffer.alloc(0);
+/** The carry buffer starts small (most items end in the chunk they start in) and doubles up to here. */
+const CARRY_MIN = 2048;
+const CARRY_MAX = 64 * 1024;
 
 /**
  * Splits an RTSP byte stream into messages and interleaved frames, incrementally. Memory is bounded
  * by the limits: at most one header block, one body or one interleaved frame is ever held. Any
  * violation throws a typed error and the caller must drop the connection.
+ *
+ * `push` may be given a buffer its caller reuses for the next read (a socket's `onread` buffer):
+ * nothing keeps a view of it after `push` returns. An item that ends in a later chunk is completed in
+ * a carry buffer the reader owns and reuses. So an interleaved frame's `payload` is valid only during
+ * the `out` call; message bodies are copies.
  */
 export class RtspReader {
-  private buf: Buffer = EMPTY;
+  /** The start of an item that a chunk ended inside of: `carry[0, carried)`. */
+  private carry: Buffer = EMPTY;
+  private carried = 0;
 
   constructor(private readonly limits: MediaLimits) {}
 
   /** Bytes received but not yet returned as a message or frame. */
   get bufferedBytes(): number {
-    return this.buf.length;
+    return this.carried;
   }
 
   push(chunk: Buffer, out: (item: RtspItem) => void): void {
-    this.buf = this.buf.length === 0 ? chunk : Buffer.concat([this.buf, chunk]);
+    let off = 0;
+    // First finish the item begun in an earlier chunk, taking from this chunk only what it needs.
+    while (this.carried > 0 && off < chunk.length) {
+      const take = Math.min(this.carryNeeds(), chunk.length - off);
+      this.keep(chunk, off, off + take);
+      off += take;
+      const consumed = this.items(this.carry.subarray(0, this.carried), out);
+      if (consumed === 0) continue;
+      // A message's length is not known before its end: bytes taken past it belong to the chunk.
+      off -= this.carried - consumed;
+      this.carried = 0;
+    }
+    if (this.carried > 0) return;
+    off += this.items(chunk.subarray(off), out);
+    if (off < chunk.length) this.keep(chunk, off, chunk.length);
+  }
+
+  /** Parses whole items from the front of `data`; returns the bytes used. */
+  private items(data: Buffer, out: (item: RtspItem) => void): number {
+    let at = 0;
     for (;;) {
       // Stray line ends between messages are tolerated (some servers send CRLF after a body).
-      let skip = 0;
-      while (skip < this.buf.length && (this.buf[skip] === 0x0d || this.buf[skip] === 0x0a)) skip++;
-      if (skip > 0) this.buf = this.buf.subarray(skip);
-      if (this.buf.length === 0) return;
-      const consumed = this.buf[0] === 0x24 ? this.frame(out) : this.message(out);
-      if (consumed === 0) return;
-      this.buf = this.buf.subarray(consumed);
+      while (at < data.length && (data[at] === 0x0d || data[at] === 0x0a)) at++;
+      if (at === data.length) return at;
+      const rest = data.subarray(at);
+      const consumed = rest[0] === 0x24 ? this.frame(rest, out) : this.message(rest, out);
+      if (consumed === 0) return at;
+      at += consumed;
     }
   }
 
-  private frame(out: (item: RtspItem) => void): number {
-    if (this.buf.length < 4) return 0;
-    const length = this.buf.readUInt16BE(2);
+  /** How many more bytes the carried item can use: exact for a frame, an upper bound for a message. */
+  private carryNeeds(): number {
+    const c = this.carry;
+    if (c[0] === 0x24) {
+      if (this.carried < 4) return 4 - this.carried;
+      return 4 + c.readUInt16BE(2) - this.carried;
+    }
+    return this.limits.maxHeaderBytes + 4 + this.limits.maxBodyBytes - this.carried;
+  }
+
+  /** Appends `chunk[from, to)` to the carry buffer, growing it (within the limits) as needed. */
+  private keep(chunk: Buffer, from: number, to: number): void {
+    const need = this.carried + to - from;
+    if (need > this.carry.length) {
+      const grown = Buffer.allocUnsafeSlow(
+        Math.max(need, Math.min(2 * this.carry.length, CARRY_MAX), CARRY_MIN),
+      );
+      this.carry.copy(grown, 0, 0, this.carried);
+      this.carry = grown;
+    }
+    chunk.copy(this.carry, this.carried, from, to);
+    this.carried = need;
+  }
+
+  private frame(buf: Buffer, out: (item: RtspItem) => void): number {
+    if (buf.length < 4) return 0;
+    const length = buf.readUInt16BE(2);
     if (length > this.limits.maxInterleavedBytes) {
       throw limitExceeded('maxInterleavedBytes', length, this.limits.maxInterleavedBytes);
     }
-    if (this.buf.length < 4 + length) return 0;
-    out({ kind: 'interleaved', channel: this.buf[1]!, payload: this.buf.subarray(4, 4 + length) });
+    if (buf.length < 4 + length) return 0;
+    out({ kind: 'interleaved', channel: buf[1]!, payload: buf.subarray(4, 4 + length) });
     return 4 + length;
   }
 
-  private message(out: (item: RtspItem) => void): number {
-    const searchEnd = Math.min(this.buf.length, this.limits.maxHeaderBytes + 4);
-    const end = headerEnd(this.buf, searchEnd);
+  private message(buf: Buffer, out: (item: RtspItem) => void): number {
+    const searchEnd = Math.min(buf.length, this.limits.maxHeaderBytes + 4);
+    const end = headerEnd(buf, searchEnd);
     if (end === undefined) {
-      if (this.buf.length > this.limits.maxHeaderBytes) {
-        throw limitExceeded('maxHeaderBytes', this.buf.length, this.limits.maxHeaderBytes);
+      if (buf.length > this.limits.maxHeaderBytes) {
+        throw limitExceeded('maxHeaderBytes', buf.length, this.limits.maxHeaderBytes);
       }
       return 0;
     }
-    const lines = this.buf.toString('latin1', 0, end.head).split(/\r?\n/);
+    const lines = buf.toString('latin1', 0, end.head).split(/\r?\n/);
     const first = lines.shift()!;
     if (lines.length > this.limits.maxHeaderCount) {
       throw limitExceeded('maxHeaderCount', lines.length, this.limits.maxHeaderCount);
@@ -118,8 +170,8 @@ export class RtspReader {
         throw limitExceeded('maxBodyBytes', bodyLength, this.limits.maxBodyBytes);
       }
     }
-    if (this.buf.length < end.body + bodyLength) return 0;
-    const body = bodyLength === 0 ? EMPTY : Buffer.from(this.buf.subarray(end.body, end.body + bodyLength));
+    if (buf.length < end.body + bodyLength) return 0;
+    const body = bodyLength === 0 ? EMPTY : Buffer.from(buf.subarray(end.body, end.body + bodyLength));
     const status = /^RTSP\/(\d)\.(\d)\s+(\d{3})(?:\s+(.*))?$/.exec(first);
     if (status) {
       out({ kind: 'response', status: Number(status[3]), reason: status[4] ?? '', headers, body });

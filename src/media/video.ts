@@ -32,6 +32,8 @@ export interface RawAccessUnit {
   /** Packets were lost since the previous access unit (whole frames may be missing before this one). */
   afterLoss: boolean;
   bytes: number;
+  /** Says the NAL units will not be read again, so their memory may be reused (see NalSlabs). */
+  release: () => void;
 }
 
 /** One frame as the RTSP session hands it to its owner. */
@@ -54,6 +56,12 @@ export interface AccessUnit {
   video: VideoInfo;
   /** The parameters differ from the previous frame's (resolution or codec settings changed): start a new init segment. */
   videoChanged: boolean;
+  /**
+   * Set by an RTSP session with `reuseBuffers`: call it once the NAL units have been copied or are no
+   * longer needed, and the session reuses their memory for later frames. A consumer that keeps the
+   * NAL units never calls it (the memory then goes to the garbage collector as usual).
+   */
+  release?: () => void;
 }
 
 export function sameBuffers(a: readonly Buffer[], b: readonly Buffer[]): boolean {

@@ -42,6 +42,11 @@ export interface SessionSettings {
   segmentSeconds: number;
   fragmentMs: number;
   stallTimeoutMs: number;
+  /**
+   * Read each camera at most this often (ms), all on one clock (RtspSessionOptions.readBatchMs);
+   * 0 or absent reads at once. Off while someone watches the camera with low latency.
+   */
+  readBatchMs?: number;
   reconnect: { initialDelayMs: number; maxDelayMs: number; failedAfter: number };
 }
 
@@ -162,10 +167,16 @@ export class CameraSession extends EventEmitter {
   /** Feeds low-latency subscribers one fragment per frame (the fragment is cut when the next frame arrives). */
   #feedLowLatency(au: AccessUnit): void {
     if (this.#lowLatency.size === 0) {
+      if (this.#liveFragmenter !== undefined) this.#rtsp?.setReadBatchMs(this.deps.settings.readBatchMs ?? 0);
       this.#liveFragmenter = undefined;
       this.#liveInit = undefined;
       return;
     }
+    // A low-latency viewer is not kept waiting for the read batch clock.
+    if (this.#liveFragmenter === undefined) this.#rtsp?.setReadBatchMs(0);
+    // This fragmenter keeps the NAL units until its next cut, after the recording fragmenter has
+    // released them for reuse: it gets copies.
+    au = { ...au, nalus: au.nalus.map((n) => Buffer.from(n)), release: undefined };
     // Same time origin as the recording fragmenter, so both timelines (and wall clocks) agree.
     this.#liveFragmenter ??= new Fmp4Fragmenter({ partDurationMs: 0, timeOrigin: this.#wallAnchor?.media });
     for (const out of this.#liveFragmenter.push(au)) {
@@ -307,6 +318,9 @@ export class CameraSession extends EventEmitter {
       transport: c.transport,
       ...(c.tlsFingerprint ? { tls: { fingerprint256: c.tlsFingerprint } } : {}),
       stallTimeoutMs: this.deps.settings.stallTimeoutMs,
+      // The fragmenter below copies every frame and releases it, so frame memory is recycled.
+      reuseBuffers: true,
+      readBatchMs: this.deps.settings.readBatchMs ?? 0,
     });
     pw?.fill(0);
     this.#rtsp = rtsp;

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import net from 'node:net';
 import { after, before, describe, it } from 'node:test';
@@ -60,6 +61,55 @@ describe('camera simulator', () => {
         for (let j = 1; j < r.aus.length; j++)
           assert.equal(r.aus[j]!.timestamp - r.aus[j - 1]!.timestamp, 3600);
       });
+    } finally {
+      await sim.close();
+    }
+  });
+
+  it('a session that reuses frame memory and batches its reads delivers every frame intact', async () => {
+    const sim = await CameraSimulator.start({
+      cameras: ['/ref', '/reuse'].map((path) => ({ path, clip: 'h264-720p' as const, ...cred })),
+    });
+    const digest = (au: AccessUnit) => {
+      const h = createHash('sha256');
+      for (const n of au.nalus) h.update(n);
+      return h.digest('hex');
+    };
+    try {
+      const [ref, reuse] = sim.cameraList();
+      const clipFrames = loadClip('h264-720p').frames.length;
+      // Reference: a plain session over a whole loop of the clip (plus a GOP to cover where it starts).
+      const reference = take({ url: ref!.url, ...cred }, clipFrames + 25);
+      // Reused memory: a consumer that copies what it keeps and releases each frame at once, slow
+      // now and then so that frames queue up while the session reads on into released memory.
+      const session = new RtspSession({ url: reuse!.url, ...cred, reuseBuffers: true, readBatchMs: 200 });
+      await session.start();
+      const seen: string[] = [];
+      let reads = 0;
+      try {
+        for await (const au of session) {
+          seen.push(digest(au));
+          au.release?.();
+          if (seen.length % 10 === 0) await new Promise((r) => setTimeout(r, 120));
+          if (seen.length >= 100) break;
+        }
+        reads = session.stats.reads;
+      } finally {
+        await session.close();
+      }
+      const plain = await reference;
+      const expected = new Set(plain.aus.map(digest));
+      assert.equal(expected.size >= clipFrames, true, 'the reference covers the whole clip');
+      const damaged = seen.filter((d) => !expected.has(d));
+      assert.deepEqual(damaged, [], `${damaged.length} of ${seen.length} frames differ from the clip`);
+      // 25 frames per second read every 200 ms: several frames per read, where the plain session
+      // reads whenever the camera sends (here about once per frame).
+      const batched = reads / seen.length;
+      const unbatched = plain.session.stats.reads / plain.aus.length;
+      assert.ok(
+        batched < unbatched / 2,
+        `${batched.toFixed(2)} reads per frame batched, ${unbatched.toFixed(2)} not`,
+      );
     } finally {
       await sim.close();
     }
