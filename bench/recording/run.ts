@@ -1,9 +1,9 @@
 // bench:recording — cameras recorded per core by Palisade's recorder (RTSP -> fMP4 -> sealed segments
 // on disk -> index + integrity log) against one `ffmpeg -c copy` process per camera writing segments,
 // on the same simulated 4 Mbit/s 1080p streams in the same run. Prints a table.
-// Env: BENCH_STREAMS (default 20), BENCH_SECONDS (default 30).
+// Env: BENCH_STREAMS (default 20), BENCH_SECONDS (default 30); more in docs/benchmarks.md.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createWriteStream, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -90,9 +90,16 @@ const urls = simOut.match(/^rtsp:\/\/\S+/gm) ?? [];
 
 // Palisade: one process, every camera.
 const dir = mkdtempSync(path.join(os.tmpdir(), 'bench-rec-'));
-const worker = spawn(process.execPath, [WORKER, dir, urls.join(','), 'bench', password], {
+// The recorder's Node gets the flags `palisade` starts with (bin/palisade.js), then BENCH_NODE_FLAGS,
+// e.g. "--trace-gc" (its output goes to BENCH_TRACE_FILE when set).
+const nodeFlags = ['--initial-old-space-size=64', ...(process.env.BENCH_NODE_FLAGS ?? '').split(' ')].filter(
+  (f) => f !== '',
+);
+const traceFile = process.env.BENCH_TRACE_FILE;
+const worker = spawn(process.execPath, [...nodeFlags, WORKER, dir, urls.join(','), 'bench', password], {
   stdio: ['ignore', 'pipe', 'inherit'],
 });
+if (traceFile) worker.stdout.pipe(createWriteStream(traceFile));
 const ready = await waitFor(worker, /ready (\d+)/);
 const baselineRss = Number(/ready (\d+)/.exec(ready)![1]);
 const ours = await measure([worker.pid!]);
