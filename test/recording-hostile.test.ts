@@ -103,7 +103,7 @@ describe('hostile cameras beside healthy ones', () => {
         const nalGaps = await rec2.gaps('oversized-nal', 0, Date.now() + 60_000);
         assert.ok(
           nalGaps.some((g) => g.reason === 'RTSP_LIMIT_EXCEEDED'),
-          'an oversized NAL unit leaves an RTSP_LIMIT_EXCEEDED gap',
+          `an oversized NAL unit leaves an RTSP_LIMIT_EXCEEDED gap (gaps: ${nalGaps.map((g) => g.reason).join(', ')})`,
         );
         const discGaps = await rec2.gaps('disconnect-often', 0, Date.now() + 60_000);
         assert.ok(discGaps.length >= 3, `a camera dropping every 3 s leaves gaps (${discGaps.length})`);

@@ -117,6 +117,9 @@ const STALE_RETRIES = 2;
  * nothing. 64 KiB is what libuv would allocate per read.
  */
 const RECEIVE_BUFFER = Buffer.allocUnsafeSlow(64 * 1024);
+/** Bytes one batch tick should hold at most, well under a socket's initial receive buffer (128 KiB). */
+const TICK_BUDGET_BYTES = 64 * 1024;
+const MIN_BATCH_MS = 5;
 const DEFAULT_PORT = { 'rtsp:': 554, 'rtsps:': 322 } as const;
 
 interface Pending {
@@ -184,8 +187,12 @@ export class RtspSession extends EventEmitter implements AsyncIterable<AccessUni
   private queue: AccessUnit[] = [];
   private waiter: { resolve: () => void } | undefined;
   private paused = false;
-  /** Reads wait for the batch clock (see `readBatchMs`); undefined reads at once. */
-  private readBatch: ReadBatch | undefined;
+  /** The batch interval asked for (see `readBatchMs`); 0 reads at once. */
+  private batchTargetMs = 0;
+  /** The interval in use: shorter than the target while the camera sends more than a tick can hold. */
+  private batchMs = 0;
+  /** Bytes read since reading last resumed. */
+  private tickBytes = 0;
   /** Reading stopped after a read and waits for the batch clock. */
   private batchWaiting = false;
   private closedResolve!: (e: PalisadeError | undefined) => void;
@@ -482,14 +489,29 @@ export class RtspSession extends EventEmitter implements AsyncIterable<AccessUni
   /** A read into the shared receive buffer; false stops reading until the batch clock resumes it. */
   private onRead(n: number, buf: Uint8Array): boolean {
     this.onData(RECEIVE_BUFFER.subarray(0, n));
+    this.tickBytes += n;
     // A full buffer means more is waiting in the kernel: read on now.
-    if (this.readBatch === undefined || n === buf.length || this.state !== 'playing' || this.paused)
-      return true;
+    if (this.batchMs === 0 || n === buf.length || this.state !== 'playing' || this.paused) return true;
     if (!this.batchWaiting) {
+      this.adaptBatch();
+      this.tickBytes = 0;
       this.batchWaiting = true;
-      this.readBatch.defer(this.resumeBatched);
+      ReadBatch.every(this.batchMs).defer(this.resumeBatched);
     }
     return false;
+  }
+
+  /**
+   * While reading waits, the kernel buffers what the camera sends; once its socket buffer is full
+   * the camera is held back. So a camera that sent more than a tick should hold (a burst, a huge key
+   * frame, a high bitrate) is read twice as often, down to an eighth of the interval, and goes back
+   * up once ticks are light again. Without this a paused 100 ms caps a camera near 16 Mbit/s.
+   */
+  private adaptBatch(): void {
+    const fastest = Math.max(MIN_BATCH_MS, Math.round(this.batchTargetMs / 8));
+    if (this.tickBytes > TICK_BUDGET_BYTES) this.batchMs = Math.max(fastest, Math.round(this.batchMs / 2));
+    else if (this.tickBytes * 4 <= TICK_BUDGET_BYTES)
+      this.batchMs = Math.min(this.batchTargetMs, this.batchMs * 2);
   }
 
   private readonly resumeBatched = (): void => {
@@ -502,8 +524,9 @@ export class RtspSession extends EventEmitter implements AsyncIterable<AccessUni
    * watches the camera with low latency.
    */
   setReadBatchMs(ms: number): void {
-    this.readBatch = ms > 0 ? ReadBatch.every(ms) : undefined;
-    if (this.readBatch === undefined && this.batchWaiting) this.resumeBatched();
+    this.batchTargetMs = Math.max(0, ms);
+    this.batchMs = this.batchTargetMs;
+    if (this.batchMs === 0 && this.batchWaiting) this.resumeBatched();
   }
 
   private newDepacketizer(codec: VideoCodec): VideoDepacketizer {

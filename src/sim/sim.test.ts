@@ -115,6 +115,37 @@ describe('camera simulator', () => {
     }
   });
 
+  it('a batched session still reads a burst far larger than a tick at full speed (no stall)', async () => {
+    // 6 MiB in one frame: read only every 100 ms, the kernel's socket buffer would hold the camera
+    // back to ~2 MB/s and the session would stall; batching shortens its interval instead.
+    const sim = await CameraSimulator.start({
+      cameras: [
+        { path: '/burst', clip: 'h264-720p', ...cred, behaviours: [oversizedNal(1000, 6 * 1024 * 1024)] },
+      ],
+    });
+    try {
+      const { aus, error } = await take(
+        {
+          url: sim.cameraList()[0]!.url,
+          ...cred,
+          readBatchMs: 100,
+          stallTimeoutMs: 2000,
+          limits: { maxNalUnitBytes: 8 << 20, maxAccessUnitBytes: 16 << 20 },
+        },
+        40,
+      );
+      assert.equal(error, undefined, String(error));
+      const big = aus.find((au) => au.byteLength > 6_000_000);
+      assert.ok(big, 'the 6 MiB frame arrived');
+      assert.ok(
+        big.nalus[0]!.subarray(1).every((b) => b === 0x5a),
+        'and arrived intact',
+      );
+    } finally {
+      await sim.close();
+    }
+  });
+
   it('requires Digest authentication and refuses an empty password at start', async () => {
     await assert.rejects(
       CameraSimulator.start({ cameras: [{ path: '/x', clip: 'h264-720p', username: 'u', password: '' }] }),
