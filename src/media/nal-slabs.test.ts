@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { FreeSlabs, NalSlabs } from './nal-slabs.js';
+import { NalSlabs } from './nal-slabs.js';
 
 const RUNS = Number(process.env.FUZZ_RUNS ?? 300);
 
@@ -21,7 +21,7 @@ interface Held {
 
 describe('NAL slabs (frame memory of an RTSP session)', () => {
   it('a steady stream released promptly reuses the same few slabs', () => {
-    const slabs = new NalSlabs(true, new FreeSlabs());
+    const slabs = new NalSlabs(true);
     const memory = new Set<ArrayBufferLike>();
     for (let id = 0; id < 2000; id++) {
       // A key frame of 150 KB every 50 frames, P-frames of 5-20 KB between.
@@ -51,7 +51,7 @@ describe('NAL slabs (frame memory of an RTSP session)', () => {
         ),
         fc.boolean(),
         (frames, recycle) => {
-          const slabs = new NalSlabs(recycle, new FreeSlabs());
+          const slabs = new NalSlabs(recycle);
           const held: (Held & { until: number })[] = [];
           frames.forEach((f, id) => {
             if (f.abandonFirst) {
@@ -92,34 +92,8 @@ describe('NAL slabs (frame memory of an RTSP session)', () => {
     );
   });
 
-  it('cameras share one pool of free slabs, which keeps at most 8 MiB', () => {
-    const pool = new FreeSlabs();
-    const a = new NalSlabs(true, pool);
-    const b = new NalSlabs(true, pool);
-    const fromA = new Set<ArrayBufferLike>();
-    for (let id = 0; id < 40; id++) {
-      fromA.add(a.copy(nal(id, 20_000)).buffer);
-      a.seal()();
-    }
-    // B's first slab switch finds A's released slab in the pool instead of allocating.
-    let sharedUse = false;
-    for (let id = 0; id < 40; id++) {
-      sharedUse ||= fromA.has(b.copy(nal(id, 20_000)).buffer);
-      b.seal()();
-    }
-    assert.ok(sharedUse, 'camera B wrote into a slab camera A released');
-    const capped = new FreeSlabs();
-    for (let i = 0; i < 9; i++) capped.give(Buffer.alloc(1024 * 1024));
-    let kept = 0;
-    while (capped.take(1024 * 1024)) kept++;
-    assert.equal(kept, 8);
-    capped.give(Buffer.alloc(1024 * 1024));
-    assert.equal(capped.take(100_000), undefined, 'a slab over twice the size asked for is not handed out');
-    assert.equal(capped.take(600_000)?.length, 1024 * 1024);
-  });
-
   it('a NAL unit larger than any slab gets memory of its own; slabs stay within 2 MiB', () => {
-    const slabs = new NalSlabs(true, new FreeSlabs());
+    const slabs = new NalSlabs(true);
     const big = nal(1, 3 * 1024 * 1024);
     const view = slabs.copy(big);
     const release = slabs.seal();
@@ -131,7 +105,7 @@ describe('NAL slabs (frame memory of an RTSP session)', () => {
   });
 
   it('releasing a frame twice does not free memory another frame still uses', () => {
-    const slabs = new NalSlabs(true, new FreeSlabs());
+    const slabs = new NalSlabs(true);
     slabs.copy(nal(1, 1000));
     const releaseFirst = slabs.seal();
     const kept = slabs.copy(nal(2, 1000));

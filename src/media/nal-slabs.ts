@@ -4,9 +4,8 @@
  * is a few views into the current slab.
  *
  * With `recycle`, a slab is used again once every access unit with a NAL unit in it was released
- * (`AccessUnit.release`), so a camera that streams steadily allocates nothing: it fills its current
- * slab, hands the previous one back to a pool shared by every session (FreeSlabs) once released,
- * and takes its next one from there. Without it, or when a consumer never releases, a full slab is simply left to the garbage
+ * (`AccessUnit.release`), so a camera that streams steadily allocates nothing: its two slabs take
+ * turns. Without it, or when a consumer never releases, a full slab is simply left to the garbage
  * collector, which frees it once no view of it remains. Releasing early is the one way to misuse
  * this: the bytes would be overwritten while still in use, so only a consumer that has copied
  * them (the recorder's fragmenter) releases.
@@ -21,10 +20,8 @@ const MIN_SLAB_BYTES = 128 * 1024;
 const HEADROOM_BYTES = 64 * 1024;
 /** Slabs grow no larger: a bigger NAL unit (a hostile camera's) gets a one-off slab of its own. */
 const MAX_SLAB_BYTES = 2 * 1024 * 1024;
-/** Slab sizes are multiples of this, so cameras of similar bitrates can use each other's slabs. */
-const SLAB_GRANULE = 64 * 1024;
-/** Free slabs the shared pool keeps, in bytes: a few cameras' worth of hand-overs in flight. */
-const MAX_FREE_BYTES = 8 * 1024 * 1024;
+/** Free slabs kept for reuse: with prompt releases one is enough (the other is being filled). */
+const KEEP_FREE = 1;
 
 interface Slab {
   buf: Buffer;
@@ -35,53 +32,20 @@ interface Slab {
 
 const NOTHING_TO_RELEASE = (): void => undefined;
 
-/**
- * Released slabs waiting for a session that needs one. One pool for all cameras, instead of a spare
- * per camera: a camera only ever needs a slab at the moment its current one is full, and by then
- * its previous one (or another camera's) is usually back.
- */
-export class FreeSlabs {
-  #free: Buffer[] = [];
-  #bytes = 0;
-
-  /** The smallest free slab of at least `size` bytes and at most twice that; undefined when none is. */
-  take(size: number): Buffer | undefined {
-    let best = -1;
-    for (let i = 0; i < this.#free.length; i++) {
-      const length = this.#free[i]!.length;
-      if (length >= size && length <= 2 * size && (best < 0 || length < this.#free[best]!.length)) best = i;
-    }
-    if (best < 0) return undefined;
-    const buf = this.#free.splice(best, 1)[0]!;
-    this.#bytes -= buf.length;
-    return buf;
-  }
-
-  give(buf: Buffer): void {
-    if (this.#bytes + buf.length > MAX_FREE_BYTES) return;
-    this.#free.push(buf);
-    this.#bytes += buf.length;
-  }
-}
-
-const SHARED_FREE_SLABS = new FreeSlabs();
-
 export class NalSlabs {
   #slab: Slab;
+  #free: Slab[] = [];
   #slabBytes = MIN_SLAB_BYTES;
   /** Start of the NAL unit being assembled in the current slab; -1 when none is. */
   #start = -1;
   /** One entry per finished NAL unit of the access unit being assembled. */
   #unit: Slab[] = [];
 
-  constructor(
-    private readonly recycle: boolean,
-    private readonly pool: FreeSlabs = SHARED_FREE_SLABS,
-  ) {
-    this.#slab = this.#take(this.#slabBytes);
+  constructor(private readonly recycle: boolean) {
+    this.#slab = this.#newSlab(this.#slabBytes);
   }
 
-  /** The size of a new slab: the largest NAL unit seen plus 64 KiB, rounded up to 64 KiB, within 128 KiB to 2 MiB. */
+  /** The size of a new slab: the largest NAL unit seen plus 64 KiB, within 128 KiB to 2 MiB. */
   get slabBytes(): number {
     return this.#slabBytes;
   }
@@ -106,10 +70,7 @@ export class NalSlabs {
     this.#start = -1;
     slab.holds++;
     this.#unit.push(slab);
-    const wanted = Math.min(
-      MAX_SLAB_BYTES,
-      Math.ceil((nal.length + HEADROOM_BYTES) / SLAB_GRANULE) * SLAB_GRANULE,
-    );
+    const wanted = Math.min(MAX_SLAB_BYTES, nal.length + HEADROOM_BYTES);
     if (wanted > this.#slabBytes) this.#slabBytes = wanted;
     return nal;
   }
@@ -164,13 +125,19 @@ export class NalSlabs {
 
   #take(need: number): Slab {
     const size = Math.max(need, this.#slabBytes);
-    // Outside Node's own small-buffer pool: a slab is large and has a lifetime of its own.
-    const buf = (this.recycle ? this.pool.take(size) : undefined) ?? Buffer.allocUnsafeSlow(size);
-    return { buf, used: 0, holds: 0 };
+    const free = this.#free.pop();
+    if (free !== undefined && free.buf.length >= size) return free;
+    return this.#newSlab(size);
   }
 
-  /** A slab nobody uses any more: back to the pool (a one-off oversized one is left to the GC). */
   #reuse(slab: Slab): void {
-    if (this.recycle && slab.buf.length <= MAX_SLAB_BYTES) this.pool.give(slab.buf);
+    if (!this.recycle || this.#free.length >= KEEP_FREE || slab.buf.length !== this.#slabBytes) return;
+    slab.used = 0;
+    this.#free.push(slab);
+  }
+
+  #newSlab(size: number): Slab {
+    // Outside Node's shared pool: a slab is large and has a lifetime of its own.
+    return { buf: Buffer.allocUnsafeSlow(size), used: 0, holds: 0 };
   }
 }
