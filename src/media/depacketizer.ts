@@ -25,7 +25,10 @@ abstract class Depacketizer {
   private fragmentBytes = 0;
   private lossBefore = false;
   private readonly slabs: NalSlabs;
-  /** The reconstructed NAL header of a fragmented unit (1 byte for H.264, 2 for H.265), reused. */
+  /**
+   * The reconstructed NAL header of a fragmented unit, reused; its length is the codec's NAL header
+   * size (1 byte for H.264, 2 for H.265), the least a payload must hold.
+   */
   protected readonly nalHeader: Buffer;
 
   constructor(
@@ -52,7 +55,7 @@ abstract class Depacketizer {
       if (!newFrame || !this.startsAccessUnit(packet.payload)) this.corrupt = true;
     }
     this.timestamp = packet.timestamp;
-    if (packet.payload.length < this.headerBytes) this.corrupt = true;
+    if (packet.payload.length < this.nalHeader.length) this.corrupt = true;
     else this.unpack(packet.payload);
     if (packet.marker) this.finish();
   }
@@ -62,8 +65,6 @@ abstract class Depacketizer {
     this.finish();
   }
 
-  /** Bytes of the payload header (NAL header size). */
-  protected abstract readonly headerBytes: number;
   /** Whether this payload is the first packet of an access unit (used to judge a loss). */
   protected abstract startsAccessUnit(payload: Buffer): boolean;
   protected abstract unpack(payload: Buffer): void;
@@ -181,8 +182,6 @@ abstract class Depacketizer {
 
 /** RFC 6184 non-interleaved mode (packetization-mode 0 and 1): single NAL unit, STAP-A, FU-A. */
 export class H264Depacketizer extends Depacketizer {
-  protected readonly headerBytes = 1;
-
   constructor(limits: MediaLimits, emit: (au: RawAccessUnit) => void, recycle = false) {
     super(limits, emit, recycle, 1);
   }
@@ -222,8 +221,6 @@ export class H264Depacketizer extends Depacketizer {
 
 /** RFC 7798 without DONL (sprop-max-don-diff 0, as every camera sends): single, AP, FU. */
 export class H265Depacketizer extends Depacketizer {
-  protected readonly headerBytes = 2;
-
   constructor(limits: MediaLimits, emit: (au: RawAccessUnit) => void, recycle = false) {
     super(limits, emit, recycle, 2);
   }
