@@ -82,7 +82,7 @@ function throughput(): { mbps: number; aus: number } {
       // Continue the timeline across loops as a live camera would.
       pkt.timestamp = (pkt.timestamp + offset) >>> 0;
       pkt.sequence = seq++ & 0xffff;
-      sequencer.push(pkt, (s) => depacketizer.push(s.packet, s.lostBefore));
+      sequencer.push(pkt, (p, lostBefore) => depacketizer.push(p, lostBefore));
     }
     offset += clip.duration;
     bytes += loopBytes;

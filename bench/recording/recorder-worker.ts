@@ -3,6 +3,7 @@
 // cameras are added. Used by bench/recording/run.ts.
 // BENCH_CPU_PROFILE=<file>: a V8 CPU profile of the steady state only (from BENCH_PROFILE_AFTER_MS,
 // default 5000, after the cameras are added, until SIGTERM), written as a .cpuprofile.
+// BENCH_ALLOC_PROFILE=<file>: a sampling allocation profile (.heapprofile) of the same window.
 import { writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import path from 'node:path';
@@ -57,26 +58,43 @@ for (const [i, url] of urlList.split(',').entries()) {
   );
 }
 process.stdout.write(`ready ${baselineRss}\n`);
-const profileFile = process.env.BENCH_CPU_PROFILE;
+const cpuProfileFile = process.env.BENCH_CPU_PROFILE;
+const allocProfileFile = process.env.BENCH_ALLOC_PROFILE;
 let profiler: Session | undefined;
-if (profileFile) {
+if (cpuProfileFile || allocProfileFile) {
   setTimeout(
     () => {
       const session = new Session();
       session.connect();
-      void session
-        .post('Profiler.enable')
-        .then(() => session.post('Profiler.start'))
-        .then(() => (profiler = session));
+      void (async () => {
+        if (cpuProfileFile) {
+          await session.post('Profiler.enable');
+          await session.post('Profiler.start');
+        }
+        if (allocProfileFile) {
+          // Every allocation, including what scavenges free; with BENCH_ALLOC_OLD only what lived to
+          // a full collection (what fills the old generation).
+          await session.post('HeapProfiler.startSampling', {
+            samplingInterval: 16384,
+            includeObjectsCollectedByMajorGC: true,
+            includeObjectsCollectedByMinorGC: !process.env.BENCH_ALLOC_OLD,
+          } as never);
+        }
+        profiler = session;
+      })();
     },
     Number(process.env.BENCH_PROFILE_AFTER_MS ?? 5000),
   );
 }
 process.on('SIGTERM', () => {
   void recorder.status().then(async (s) => {
-    if (profiler && profileFile) {
+    if (profiler && cpuProfileFile) {
       const { profile } = await profiler.post('Profiler.stop');
-      writeFileSync(profileFile, JSON.stringify(profile));
+      writeFileSync(cpuProfileFile, JSON.stringify(profile));
+    }
+    if (profiler && allocProfileFile) {
+      const { profile } = await profiler.post('HeapProfiler.stopSampling');
+      writeFileSync(allocProfileFile, JSON.stringify(profile));
     }
     process.stdout.write(
       `status ${JSON.stringify({ recording: s.cameras.recording, failed: s.cameras.failed, memory: process.memoryUsage() })}\n`,

@@ -15,6 +15,7 @@ import {
   type RtpPacket,
 } from './index.js';
 
+/** Each payload sits inside bytes that are not its own, as in a receive buffer (read by offsets). */
 function packets(payloads: Buffer[], timestamp: number, firstSeq = 0): RtpPacket[] {
   return payloads.map((payload, i) => ({
     payloadType: 96,
@@ -22,7 +23,9 @@ function packets(payloads: Buffer[], timestamp: number, firstSeq = 0): RtpPacket
     sequence: (firstSeq + i) & 0xffff,
     timestamp,
     ssrc: 1,
-    payload,
+    data: Buffer.concat([Buffer.from([0x7c, 0x85, 0x00]), payload, Buffer.from([0x7c, 0x81])]),
+    payloadStart: 3,
+    payloadEnd: 3 + payload.length,
   }));
 }
 
@@ -124,13 +127,15 @@ describe('RTP sequencing and timing', () => {
     sequence,
     timestamp,
     ssrc: 1,
-    payload: Buffer.from([0x41]),
+    data: Buffer.from([0x41]),
+    payloadStart: 0,
+    payloadEnd: 1,
   });
 
   it('UDP reordering within the window is repaired; a hole is declared lost once the window fills', () => {
     const s = new RtpSequencer(4);
     const seen: [number, boolean][] = [];
-    const push = (n: number) => s.push(pkt(n), (p) => seen.push([p.packet.sequence, p.lostBefore]));
+    const push = (n: number) => s.push(pkt(n), (p, lostBefore) => seen.push([p.sequence, lostBefore]));
     for (const n of [65534, 0, 65535, 1]) push(n); // reordered across the wrap
     assert.deepEqual(seen, [
       [65534, false],
@@ -154,7 +159,7 @@ describe('RTP sequencing and timing', () => {
   it('TCP: gaps pass through at once, marked', () => {
     const s = new RtpSequencer(0);
     const seen: [number, boolean][] = [];
-    for (const n of [10, 11, 14]) s.push(pkt(n), (p) => seen.push([p.packet.sequence, p.lostBefore]));
+    for (const n of [10, 11, 14]) s.push(pkt(n), (p, lostBefore) => seen.push([p.sequence, lostBefore]));
     assert.deepEqual(seen, [
       [10, false],
       [11, false],

@@ -41,8 +41,12 @@ abstract class Depacketizer {
     this.nalHeader = Buffer.alloc(headerBytes);
   }
 
-  /** `lostBefore`: packets are missing between the previous packet and this one. */
+  /**
+   * `lostBefore`: packets are missing between the previous packet and this one. The payload is read
+   * in place (by offsets, without views) and what is kept is copied before `push` returns.
+   */
   push(packet: RtpPacket, lostBefore: boolean): void {
+    const { data, payloadStart: start, payloadEnd: end } = packet;
     const newFrame = this.timestamp === undefined || packet.timestamp !== this.timestamp;
     // Lost packets damage the open frame (its middle, or its tail when the timestamp moved on).
     if (lostBefore && this.timestamp !== undefined) this.corrupt = true;
@@ -52,11 +56,11 @@ abstract class Depacketizer {
       this.dropFragment();
       // A new frame is whole only if this packet visibly starts one (parameter sets, delimiter, or
       // the first slice of a picture); otherwise its head may be what was lost.
-      if (!newFrame || !this.startsAccessUnit(packet.payload)) this.corrupt = true;
+      if (!newFrame || !this.startsAccessUnit(data, start, end)) this.corrupt = true;
     }
     this.timestamp = packet.timestamp;
-    if (packet.payload.length < this.nalHeader.length) this.corrupt = true;
-    else this.unpack(packet.payload);
+    if (end - start < this.nalHeader.length) this.corrupt = true;
+    else this.unpack(data, start, end);
     if (packet.marker) this.finish();
   }
 
@@ -65,34 +69,38 @@ abstract class Depacketizer {
     this.finish();
   }
 
-  /** Whether this payload is the first packet of an access unit (used to judge a loss). */
-  protected abstract startsAccessUnit(payload: Buffer): boolean;
-  protected abstract unpack(payload: Buffer): void;
+  /** Whether the payload `p[start, end)` is the first packet of an access unit (used to judge a loss). */
+  protected abstract startsAccessUnit(p: Buffer, start: number, end: number): boolean;
+  /** Takes the NAL units (or fragment) out of the payload `p[start, end)`, at least a NAL header long. */
+  protected abstract unpack(p: Buffer, start: number, end: number): void;
 
   protected damaged(): void {
     this.corrupt = true;
   }
 
-  /** Aggregation packet body: [16-bit size, NAL unit]*. */
-  protected unpackAggregate(p: Buffer, offset: number): void {
+  /** Aggregation packet body `p[offset, end)`: [16-bit size, NAL unit]*. */
+  protected unpackAggregate(p: Buffer, offset: number, end: number): void {
     this.abandonFragment();
     let o = offset;
-    while (o + 2 <= p.length) {
+    while (o + 2 <= end) {
       const len = p.readUInt16BE(o);
       o += 2;
-      if (len === 0 || o + len > p.length) {
+      if (len === 0 || o + len > end) {
         this.corrupt = true;
         return;
       }
-      this.add(p.subarray(o, o + len));
+      this.add(p, o, o + len);
       o += len;
     }
-    if (o !== p.length) this.corrupt = true;
+    if (o !== end) this.corrupt = true;
   }
 
-  /** A fragment of a NAL unit; `start` fragments come with the NAL header in `nalHeader`. */
-  protected fragment(start: boolean, end: boolean, body: Buffer): void {
-    if (start) {
+  /**
+   * A fragment of a NAL unit, its body `p[from, to)`; `first` fragments come with the NAL header in
+   * `nalHeader`.
+   */
+  protected fragment(first: boolean, last: boolean, p: Buffer, from: number, to: number): void {
+    if (first) {
       this.abandonFragment();
       this.slabs.begin();
       this.slabs.append(this.nalHeader);
@@ -102,21 +110,22 @@ abstract class Depacketizer {
       this.corrupt = true; // a middle or end whose start was lost
       return;
     }
-    this.fragmentBytes += body.length;
+    this.fragmentBytes += to - from;
     if (this.fragmentBytes > this.limits.maxNalUnitBytes) {
       throw limitExceeded('maxNalUnitBytes', this.fragmentBytes, this.limits.maxNalUnitBytes);
     }
     this.checkAccessUnit(this.bytes + this.fragmentBytes);
-    this.slabs.append(body);
-    if (end) {
+    this.slabs.append(p, from, to);
+    if (last) {
       this.fragmenting = false;
       this.keep(this.slabs.end());
     }
   }
 
-  protected single(nal: Buffer): void {
+  /** A payload that is one whole NAL unit, `p[start, end)`. */
+  protected single(p: Buffer, start: number, end: number): void {
     this.abandonFragment();
-    this.add(nal);
+    this.add(p, start, end);
   }
 
   private abandonFragment(): void {
@@ -137,13 +146,14 @@ abstract class Depacketizer {
     }
   }
 
-  /** A whole NAL unit still in the payload: checked, then copied. */
-  private add(nal: Buffer): void {
-    if (nal.length > this.limits.maxNalUnitBytes) {
-      throw limitExceeded('maxNalUnitBytes', nal.length, this.limits.maxNalUnitBytes);
+  /** A whole NAL unit still in the payload, `p[start, end)`: checked, then copied. */
+  private add(p: Buffer, start: number, end: number): void {
+    const length = end - start;
+    if (length > this.limits.maxNalUnitBytes) {
+      throw limitExceeded('maxNalUnitBytes', length, this.limits.maxNalUnitBytes);
     }
-    this.checkAccessUnit(this.bytes + nal.length);
-    this.keep(this.slabs.copy(nal));
+    this.checkAccessUnit(this.bytes + length);
+    this.keep(this.slabs.copy(p, start, end));
   }
 
   /** A NAL unit already in the slabs. */
@@ -186,32 +196,33 @@ export class H264Depacketizer extends Depacketizer {
     super(limits, emit, recycle, 1);
   }
 
-  protected startsAccessUnit(p: Buffer): boolean {
-    let type = p[0]! & 0x1f;
-    let slice: number | undefined = p[1];
+  protected startsAccessUnit(p: Buffer, start: number, end: number): boolean {
+    const at = (i: number): number | undefined => (start + i < end ? p[start + i] : undefined);
+    let type = at(0)! & 0x1f;
+    let slice = at(1);
     if (type === H264Nal.STAP_A) {
-      type = (p[3] ?? 0) & 0x1f;
-      slice = p[4];
+      type = (at(3) ?? 0) & 0x1f;
+      slice = at(4);
     } else if (type === H264Nal.FU_A) {
-      if (((p[1] ?? 0) & 0x80) === 0) return false;
-      type = p[1]! & 0x1f;
-      slice = p[2];
+      if (((at(1) ?? 0) & 0x80) === 0) return false;
+      type = at(1)! & 0x1f;
+      slice = at(2);
     }
     if (type >= H264Nal.SEI && type <= H264Nal.AUD) return true;
     // first_mb_in_slice is ue(v): a leading 1 bit codes 0, the first slice of a picture.
     return (type === H264Nal.NON_IDR || type === H264Nal.IDR) && slice !== undefined && (slice & 0x80) !== 0;
   }
 
-  protected unpack(p: Buffer): void {
-    const type = p[0]! & 0x1f;
-    if (type >= 1 && type <= 23) this.single(p);
-    else if (type === H264Nal.STAP_A) this.unpackAggregate(p, 1);
+  protected unpack(p: Buffer, start: number, end: number): void {
+    const type = p[start]! & 0x1f;
+    if (type >= 1 && type <= 23) this.single(p, start, end);
+    else if (type === H264Nal.STAP_A) this.unpackAggregate(p, start + 1, end);
     else if (type === H264Nal.FU_A) {
-      if (p.length < 3) return this.damaged();
-      const fu = p[1]!;
-      const start = (fu & 0x80) !== 0;
-      if (start) this.nalHeader[0] = (p[0]! & 0xe0) | (fu & 0x1f);
-      this.fragment(start, (fu & 0x40) !== 0, p.subarray(2));
+      if (end - start < 3) return this.damaged();
+      const fu = p[start + 1]!;
+      const first = (fu & 0x80) !== 0;
+      if (first) this.nalHeader[0] = (p[start]! & 0xe0) | (fu & 0x1f);
+      this.fragment(first, (fu & 0x40) !== 0, p, start + 2, end);
     } else {
       // STAP-B, MTAP and FU-B belong to interleaved mode, which no camera uses: count as damage.
       this.damaged();
@@ -225,35 +236,36 @@ export class H265Depacketizer extends Depacketizer {
     super(limits, emit, recycle, 2);
   }
 
-  protected startsAccessUnit(p: Buffer): boolean {
-    let type = ((p[0] ?? 0) >> 1) & 0x3f;
-    let slice: number | undefined = p[2];
+  protected startsAccessUnit(p: Buffer, start: number, end: number): boolean {
+    const at = (i: number): number | undefined => (start + i < end ? p[start + i] : undefined);
+    let type = ((at(0) ?? 0) >> 1) & 0x3f;
+    let slice = at(2);
     if (type === H265Nal.AP) {
-      type = ((p[4] ?? 0) >> 1) & 0x3f;
-      slice = p[6];
+      type = ((at(4) ?? 0) >> 1) & 0x3f;
+      slice = at(6);
     } else if (type === H265Nal.FU) {
-      if (((p[2] ?? 0) & 0x80) === 0) return false;
-      type = p[2]! & 0x3f;
-      slice = p[3];
+      if (((at(2) ?? 0) & 0x80) === 0) return false;
+      type = at(2)! & 0x3f;
+      slice = at(3);
     }
     if ((type >= H265Nal.VPS && type <= H265Nal.AUD) || type === H265Nal.PREFIX_SEI) return true;
     // first_slice_segment_in_pic_flag is the first bit of a VCL slice segment header.
     return type < 32 && slice !== undefined && (slice & 0x80) !== 0;
   }
 
-  protected unpack(p: Buffer): void {
-    const type = (p[0]! >> 1) & 0x3f;
-    if (type < H265Nal.AP) this.single(p);
-    else if (type === H265Nal.AP) this.unpackAggregate(p, 2);
+  protected unpack(p: Buffer, start: number, end: number): void {
+    const type = (p[start]! >> 1) & 0x3f;
+    if (type < H265Nal.AP) this.single(p, start, end);
+    else if (type === H265Nal.AP) this.unpackAggregate(p, start + 2, end);
     else if (type === H265Nal.FU) {
-      if (p.length < 4) return this.damaged();
-      const fu = p[2]!;
-      const start = (fu & 0x80) !== 0;
-      if (start) {
-        this.nalHeader[0] = (p[0]! & 0x81) | ((fu & 0x3f) << 1);
-        this.nalHeader[1] = p[1]!;
+      if (end - start < 4) return this.damaged();
+      const fu = p[start + 2]!;
+      const first = (fu & 0x80) !== 0;
+      if (first) {
+        this.nalHeader[0] = (p[start]! & 0x81) | ((fu & 0x3f) << 1);
+        this.nalHeader[1] = p[start + 1]!;
       }
-      this.fragment(start, (fu & 0x40) !== 0, p.subarray(3));
+      this.fragment(first, (fu & 0x40) !== 0, p, start + 3, end);
     } else {
       this.damaged(); // PACI and reserved types
     }

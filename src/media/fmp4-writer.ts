@@ -100,62 +100,63 @@ export class Fmp4Writer {
 
   /** One movie fragment (moof + mdat) in one buffer. `baseDecodeTime` is in the 90 kHz timescale. */
   fragment(samples: readonly Fmp4Sample[], baseDecodeTime: number): Buffer {
-    const { parts, byteLength } = this.fragmentParts(samples, baseDecodeTime);
-    return Buffer.concat(parts, byteLength);
+    if (samples.length === 0)
+      throw mediaError(MediaErrorCode.FMP4_WRITE_FAILED, 'a fragment needs at least one sample');
+    const entries = Buffer.allocUnsafe(samples.length * TRUN_ENTRY_BYTES);
+    let mdatBytes = 0;
+    samples.forEach((s, i) => {
+      let size = 0;
+      for (const nal of s.nalus) size += 4 + nal.length;
+      writeTrunEntry(entries, i, s.duration, size, s.key);
+      mdatBytes += size;
+    });
+    const head = this.fragmentHead(entries, mdatBytes, baseDecodeTime);
+    const out = Buffer.allocUnsafe(head.length + mdatBytes);
+    let o = head.copy(out, 0);
+    for (const s of samples) {
+      for (const nal of s.nalus) {
+        out.writeUInt32BE(nal.length, o);
+        o += 4 + nal.copy(out, o + 4);
+      }
+    }
+    return out;
   }
 
   /**
-   * The same fragment as a list of buffers to write in order: moof and the mdat header, then each
-   * NAL unit's 4-byte length and the NAL unit itself as given (not copied). A recorder that seals
-   * and writes the pieces saves a copy of every video byte and the allocation that goes with it.
+   * The moof box and the mdat header of a fragment whose samples `entries` describes (trun entries,
+   * see `writeTrunEntry`) and whose mdat holds `mdatBytes` of length-prefixed NAL units, which
+   * follow the returned buffer.
    */
-  fragmentParts(samples: readonly Fmp4Sample[], baseDecodeTime: number): FragmentParts {
-    if (samples.length === 0)
+  fragmentHead(entries: Buffer, mdatBytes: number, baseDecodeTime: number): Buffer {
+    const sampleCount = entries.length / TRUN_ENTRY_BYTES;
+    if (sampleCount === 0)
       throw mediaError(MediaErrorCode.FMP4_WRITE_FAILED, 'a fragment needs at least one sample');
     const mfhd = fullBox('mfhd', 0, 0, u32s(++this.sequence));
     const tfhd = fullBox('tfhd', 0, 0x020000, u32s(TRACK_ID)); // default-base-is-moof
     const tfdt = fullBox('tfdt', 1, 0, u64(baseDecodeTime));
-    const entries = Buffer.allocUnsafe(samples.length * 12);
-    let mdatSize = 8;
-    let nalCount = 0;
-    samples.forEach((s, i) => {
-      let size = 0;
-      for (const nal of s.nalus) size += 4 + nal.length;
-      nalCount += s.nalus.length;
-      entries.writeUInt32BE(Math.max(0, Math.round(s.duration)), i * 12);
-      entries.writeUInt32BE(size, i * 12 + 4);
-      entries.writeUInt32BE(s.key ? SYNC_FLAGS : NON_SYNC_FLAGS, i * 12 + 8);
-      mdatSize += size;
-    });
     // trun: data-offset, sample-duration, sample-size, sample-flags present.
     const trunHeaderSize = 12 + 8;
     const moofSize = 8 + mfhd.length + 8 + tfhd.length + tfdt.length + trunHeaderSize + entries.length;
-    const trun = fullBox('trun', 0, 0x000701, u32s(samples.length, moofSize + 8), entries);
+    const trun = fullBox('trun', 0, 0x000701, u32s(sampleCount, moofSize + 8), entries);
     const mdatHeader = Buffer.allocUnsafe(8);
-    mdatHeader.writeUInt32BE(mdatSize, 0);
+    mdatHeader.writeUInt32BE(8 + mdatBytes, 0);
     mdatHeader.write('mdat', 4, 4, 'latin1');
     const head = box('moof', mfhd, box('traf', tfhd, tfdt, trun), mdatHeader);
     // box() sized the moof over the mdat header too: put the moof's own size back.
     head.writeUInt32BE(moofSize, 0);
-    const parts: Buffer[] = [head];
-    // All length prefixes in one small buffer, each piece a view of it.
-    const lengths = Buffer.allocUnsafe(nalCount * 4);
-    let l = 0;
-    for (const s of samples) {
-      for (const nal of s.nalus) {
-        lengths.writeUInt32BE(nal.length, l);
-        parts.push(lengths.subarray(l, l + 4), nal);
-        l += 4;
-      }
-    }
-    return { parts, byteLength: moofSize + mdatSize };
+    return head;
   }
 }
 
-/** A movie fragment as pieces: write `parts` in order; together they are `byteLength` bytes. */
-export interface FragmentParts {
-  parts: Buffer[];
-  byteLength: number;
+/** Bytes of one trun entry: sample duration, size and flags. */
+const TRUN_ENTRY_BYTES = 12;
+
+/** Writes sample `index`'s trun entry; a duration is at least 0 and whole (90 kHz ticks). */
+function writeTrunEntry(entries: Buffer, index: number, duration: number, size: number, key: boolean): void {
+  const o = index * TRUN_ENTRY_BYTES;
+  entries.writeUInt32BE(Math.max(0, Math.round(duration)), o);
+  entries.writeUInt32BE(size, o + 4);
+  entries.writeUInt32BE(key ? SYNC_FLAGS : NON_SYNC_FLAGS, o + 8);
 }
 
 /** What the fragmenter produces, in order: an init segment whenever the stream parameters change, then fragments. */
@@ -163,7 +164,10 @@ export type Fmp4Output =
   | { kind: 'init'; data: Buffer; video: VideoInfo }
   | {
       kind: 'fragment';
-      /** The fragment's bytes in order (see `Fmp4Writer.fragmentParts`): what a recorder writes. */
+      /**
+       * The fragment's bytes in order, what a recorder writes: the moof with the mdat header, then
+       * the mdat's body (the samples, assembled as they arrived).
+       */
       parts: Buffer[];
       byteLength: number;
       /** The fragment in one buffer, joined from `parts` on first read (live viewers). */
@@ -189,162 +193,243 @@ export interface Fmp4FragmenterOptions {
   /** Duration of the very last sample when the stream ends (no next frame to measure against). */
   defaultSampleDuration?: number;
   /**
-   * Copy each access unit's NAL units into one buffer the fragmenter reuses, and release the access
-   * unit (`AccessUnit.release`) once copied or dropped. Then a fragment's `parts` (and `data`, a copy)
-   * are valid only until the next `push`/`flush` call: a consumer must be done with them by then. In exchange the receive buffers the NAL units point into are freed young,
-   * instead of being kept for a whole fragment and promoted: a recorder of many cameras spends far
-   * less time in full garbage collections (see docs/benchmarks.md, recording).
+   * Reuse the buffer samples are assembled in, fragment after fragment, and release each access unit
+   * (`AccessUnit.release`) once copied or dropped. Then a fragment's `parts` (and `data`, a copy) are
+   * valid only until the next `push`/`flush` call: a consumer must be done with them by then. A
+   * recorder of many cameras then allocates nothing per frame or fragment for video bytes.
    */
   reuseBuffers?: boolean;
 }
 
-const ARENA_INITIAL_BYTES = 256 * 1024;
-/** A fragment using less than a quarter of its arena this many times in a row halves it. */
-const ARENA_SHRINK_AFTER = 8;
-
-const ARENA_GRANULE = 64 * 1024;
+const EMPTY = Buffer.alloc(0);
+/** The first sample buffer of a reusing fragmenter; it grows to the largest fragment seen. */
+const MDAT_INITIAL_BYTES = 256 * 1024;
+/** A fragment using less than a quarter of its buffer this many times in a row halves it. */
+const MDAT_SHRINK_AFTER = 8;
+const MDAT_GRANULE = 64 * 1024;
 
 /**
- * The next arena size: half as large again (not double: a 1 s fragment of a 4 Mbit/s stream,
+ * The next buffer size: half as large again (not double: a 1 s fragment of a 4 Mbit/s stream,
  * ≈ 520 KiB, would otherwise pin 1 MiB per camera), and at least `need`.
  */
 function grownSize(current: number, need: number): number {
   const size = Math.max(need, current * 1.5);
-  return Math.ceil(size / ARENA_GRANULE) * ARENA_GRANULE;
+  return Math.ceil(size / MDAT_GRANULE) * MDAT_GRANULE;
 }
 
 /**
- * One growable buffer NAL units are copied into, reused fragment after fragment. It grows (by half)
- * to the largest fragment seen and shrinks again after fragments stay small, so a camera that once
- * sent a huge fragment does not pin that much memory for good.
+ * The body of the mdat being assembled: each sample's NAL units, length-prefixed, in final layout,
+ * so a fragment is two pieces (moof, body) and nothing per frame is kept as an object. With `reuse`
+ * the buffer is used again for the next fragment once the consumer is done with this one (`reset`);
+ * it grows (by half) to the largest fragment seen and shrinks after fragments stay small, so a camera
+ * that once sent a huge fragment does not pin that much memory for good. Without, each fragment gets
+ * a buffer of its own, sized from the previous fragment.
  */
-class FragmentArena {
-  #buf = Buffer.allocUnsafeSlow(ARENA_INITIAL_BYTES);
+class MdatBuffer {
+  #buf: Buffer;
   #used = 0;
   #smallRuns = 0;
+  /** Without `reuse`: the size of the last fragment, which the next one's buffer starts at. */
+  #expected = 0;
   /** Bumped on every reset: fragments remember it to detect use after their bytes were reused. */
   generation = 0;
 
-  copy(src: Buffer): Buffer {
-    if (this.#used + src.length > this.#buf.length) {
-      // Views into the old buffer stay valid (it lives on until they go); new bytes go to a larger one.
-      this.#buf = Buffer.allocUnsafeSlow(grownSize(this.#buf.length, src.length));
-      this.#used = 0;
-      this.#smallRuns = 0;
-    }
-    const view = this.#buf.subarray(this.#used, this.#used + src.length);
-    src.copy(view);
-    this.#used += src.length;
-    return view;
+  constructor(private readonly reuse: boolean) {
+    this.#buf = reuse ? Buffer.allocUnsafeSlow(MDAT_INITIAL_BYTES) : EMPTY;
   }
 
+  get used(): number {
+    return this.#used;
+  }
+
+  /** Appends one sample; returns its size in the mdat. */
+  append(nalus: readonly Buffer[]): number {
+    let size = 0;
+    for (const nal of nalus) size += 4 + nal.length;
+    if (this.#used + size > this.#buf.length) this.#grow(this.#used + size);
+    const buf = this.#buf;
+    let o = this.#used;
+    for (const nal of nalus) {
+      buf.writeUInt32BE(nal.length, o);
+      o += 4 + nal.copy(buf, o + 4);
+    }
+    this.#used = o;
+    return size;
+  }
+
+  /** The body assembled so far; the next fragment starts afresh (in the same buffer with `reuse`, after `reset`). */
+  take(): Buffer {
+    const body = this.#buf.subarray(0, this.#used);
+    if (!this.reuse) {
+      // The next fragment's buffer is allocated at its first sample, as large as this one was.
+      this.#expected = this.#used;
+      this.#buf = EMPTY;
+      this.#used = 0;
+    }
+    return body;
+  }
+
+  /** With `reuse`: the consumer is done with the fragment `take` gave; its bytes are reused. */
   reset(): void {
-    if (this.#buf.length > ARENA_INITIAL_BYTES && this.#used < this.#buf.length / 4) {
-      if (++this.#smallRuns >= ARENA_SHRINK_AFTER) {
-        this.#buf = Buffer.allocUnsafeSlow(Math.max(ARENA_INITIAL_BYTES, this.#buf.length / 2));
+    if (this.#buf.length > MDAT_INITIAL_BYTES && this.#used < this.#buf.length / 4) {
+      if (++this.#smallRuns >= MDAT_SHRINK_AFTER) {
+        this.#buf = Buffer.allocUnsafeSlow(Math.max(MDAT_INITIAL_BYTES, this.#buf.length / 2));
         this.#smallRuns = 0;
       }
     } else this.#smallRuns = 0;
     this.#used = 0;
     this.generation++;
   }
+
+  #grow(need: number): void {
+    let size: number;
+    if (this.reuse) size = grownSize(this.#buf.length, need);
+    else size = Math.ceil(Math.max(need, this.#used === 0 ? this.#expected : this.#buf.length * 1.5));
+    const next = Buffer.allocUnsafeSlow(size);
+    this.#buf.copy(next, 0, 0, this.#used);
+    this.#buf = next;
+    this.#smallRuns = 0;
+  }
 }
 
 /**
  * Turns access units into init segments and fragments incrementally. A fragment is emitted when the
  * next one starts (a sample's duration is the gap to the next sample), so output lags one frame.
+ * Each frame's NAL units are copied into the fragment's mdat body as it is pushed; only a trun entry
+ * and the times of the first and last frame are kept per fragment.
  */
 export class Fmp4Fragmenter {
   private writer: Fmp4Writer | undefined;
-  private pending: AccessUnit[] = [];
   private origin: number | undefined;
   private lastDuration: number;
-  /** With `reuseBuffers`: the buffer pending access units are copied into. */
-  private arena: FragmentArena | undefined;
+  private readonly reuse: boolean;
+  private readonly mdat: MdatBuffer;
+  /** trun entries of the open fragment, reused; grows by doubling. */
+  private entries = Buffer.allocUnsafe(64 * TRUN_ENTRY_BYTES);
+  private samples = 0;
+  private firstTimestamp = 0;
+  private lastTimestamp = 0;
+  private firstKey = false;
+  private firstWallClock: number | undefined;
+  /** Sum of the durations written so far (every sample's but the last, which the next one decides). */
+  private durationSum = 0;
+  private lastSampleSize = 0;
+  private lastSampleKey = false;
   /**
-   * The arena still holds the fragment just emitted: the access unit that closed it stays uncopied
-   * (a view into its receive buffer) until the next call, when the consumer is done with the fragment.
+   * With `reuseBuffers`: the mdat buffer still holds the fragment just emitted, so the access unit
+   * that closed it waits here uncopied (a view into its receive memory) until the next call, when
+   * the consumer is done with the fragment.
    */
-  private arenaHoldsFragment = false;
+  private waiting: AccessUnit | undefined;
+  private holdsFragment = false;
 
   constructor(private readonly options: Fmp4FragmenterOptions = {}) {
     this.origin = options.timeOrigin;
     this.lastDuration = options.defaultSampleDuration ?? 3600;
-    if (options.reuseBuffers) this.arena = new FragmentArena();
+    this.reuse = options.reuseBuffers === true;
+    this.mdat = new MdatBuffer(this.reuse);
   }
 
   push(au: AccessUnit): Fmp4Output[] {
-    this.releaseArena();
+    this.takeWaiting();
     const out: Fmp4Output[] = [];
     this.origin ??= au.timestamp;
     const newVideo = this.writer === undefined || au.videoChanged || au.video !== this.writer.video;
     const part =
       this.options.partDurationMs !== undefined &&
-      this.pending.length > 0 &&
-      (au.timestamp - this.pending[0]!.timestamp) / 90 >= this.options.partDurationMs;
-    if (this.pending.length > 0 && (au.key || newVideo || part)) out.push(this.cut(au.timestamp));
+      this.samples > 0 &&
+      (au.timestamp - this.firstTimestamp) / 90 >= this.options.partDurationMs;
+    if (this.samples > 0 && (au.key || newVideo || part)) out.push(this.cut(au.timestamp));
     if (newVideo) {
       if (!au.key) return this.dropped(au, out); // a new init segment must start at a key frame
       this.writer = new Fmp4Writer(au.video);
       out.push({ kind: 'init', data: this.writer.initSegment(), video: au.video });
     }
-    if (this.pending.length === 0 && !au.key && this.options.partDurationMs === undefined) {
+    if (this.samples === 0 && !au.key && this.options.partDurationMs === undefined) {
       // Per-GOP fragments must start on a key frame; frames before the first one are not decodable.
       return this.dropped(au, out);
     }
-    this.pending.push(this.arena && !this.arenaHoldsFragment ? this.copied(au, this.arena) : au);
+    if (this.holdsFragment) this.waiting = au;
+    else this.add(au);
     return out;
   }
 
   /** Emits the fragment in progress (end of recording). */
   flush(): Fmp4Output[] {
-    this.releaseArena();
-    return this.pending.length === 0 ? [] : [this.cut(undefined)];
-  }
-
-  /** With `reuseBuffers` the fragmenter owns what it is given: the source may reuse it once copied. */
-  private copied(au: AccessUnit, arena: FragmentArena): AccessUnit {
-    const copy = { ...au, nalus: au.nalus.map((n) => arena.copy(n)), release: undefined };
-    au.release?.();
-    return copy;
+    this.takeWaiting();
+    return this.samples === 0 ? [] : [this.cut(undefined)];
   }
 
   private dropped(au: AccessUnit, out: Fmp4Output[]): Fmp4Output[] {
-    if (this.arena) au.release?.();
+    if (this.reuse) au.release?.();
     return out;
   }
 
-  /** The consumer is done with the last fragment: reuse the arena, and copy what waited into it. */
-  private releaseArena(): void {
-    const arena = this.arena;
-    if (!arena || !this.arenaHoldsFragment) return;
-    arena.reset();
-    this.arenaHoldsFragment = false;
-    this.pending = this.pending.map((au) => this.copied(au, arena));
+  /** The consumer is done with the last fragment: reuse its buffer, and add the frame that waited. */
+  private takeWaiting(): void {
+    if (!this.holdsFragment) return;
+    this.mdat.reset();
+    this.holdsFragment = false;
+    const au = this.waiting;
+    this.waiting = undefined;
+    if (au !== undefined) this.add(au);
+  }
+
+  /** Copies one frame into the open fragment. */
+  private add(au: AccessUnit): void {
+    const i = this.samples;
+    if (i === 0) {
+      this.firstTimestamp = au.timestamp;
+      this.firstKey = au.key;
+      this.firstWallClock = au.wallClock;
+      this.durationSum = 0;
+    } else this.closeSample(au.timestamp);
+    if ((i + 1) * TRUN_ENTRY_BYTES > this.entries.length) {
+      const grown = Buffer.allocUnsafe(this.entries.length * 2);
+      this.entries.copy(grown, 0, 0, i * TRUN_ENTRY_BYTES);
+      this.entries = grown;
+    }
+    this.lastSampleSize = this.mdat.append(au.nalus);
+    this.lastSampleKey = au.key;
+    this.lastTimestamp = au.timestamp;
+    this.samples = i + 1;
+    if (this.reuse) au.release?.();
+  }
+
+  /** The last sample's duration is known (the next frame's time, or a guess at the end): write its entry. */
+  private closeSample(nextTimestamp: number | undefined): void {
+    const duration =
+      nextTimestamp === undefined ? this.lastDuration : Math.max(1, nextTimestamp - this.lastTimestamp);
+    this.lastDuration = duration;
+    this.durationSum += duration;
+    writeTrunEntry(this.entries, this.samples - 1, duration, this.lastSampleSize, this.lastSampleKey);
   }
 
   private cut(nextTimestamp: number | undefined): Fmp4Output {
-    const aus = this.pending;
-    this.pending = [];
-    const samples = aus.map((au, i) => {
-      const next = i + 1 < aus.length ? aus[i + 1]!.timestamp : nextTimestamp;
-      const duration = next === undefined ? this.lastDuration : Math.max(1, next - au.timestamp);
-      this.lastDuration = duration;
-      return { nalus: au.nalus, duration, key: au.key };
-    });
-    const startTime = aus[0]!.timestamp - this.origin!;
-    const duration = samples.reduce((n, s) => n + s.duration, 0);
-    const { parts, byteLength } = this.writer!.fragmentParts(samples, Math.max(0, startTime));
-    const arena = this.arena;
-    if (arena) this.arenaHoldsFragment = true;
-    const generation = arena?.generation;
+    this.closeSample(nextTimestamp);
+    const sampleCount = this.samples;
+    const startTime = this.firstTimestamp - this.origin!;
+    const head = this.writer!.fragmentHead(
+      this.entries.subarray(0, sampleCount * TRUN_ENTRY_BYTES),
+      this.mdat.used,
+      Math.max(0, startTime),
+    );
+    const parts = [head, this.mdat.take()];
+    const byteLength = head.length + parts[1]!.length;
+    this.samples = 0;
+    let generation: number | undefined;
+    if (this.reuse) {
+      this.holdsFragment = true;
+      generation = this.mdat.generation;
+    }
+    const mdat = this.mdat;
     let joined: Buffer | undefined;
     return {
       kind: 'fragment',
       parts,
       byteLength,
       get data() {
-        if (joined === undefined && arena && arena.generation !== generation) {
+        if (joined === undefined && generation !== undefined && mdat.generation !== generation) {
           throw mediaError(
             MediaErrorCode.FMP4_WRITE_FAILED,
             'fragment bytes read after the fragmenter reused them (reuseBuffers)',
@@ -353,10 +438,10 @@ export class Fmp4Fragmenter {
         return (joined ??= Buffer.concat(parts, byteLength));
       },
       startTime,
-      duration,
-      key: aus[0]!.key,
-      sampleCount: samples.length,
-      wallClock: aus[0]!.wallClock,
+      duration: this.durationSum,
+      key: this.firstKey,
+      sampleCount,
+      wallClock: this.firstWallClock,
     };
   }
 }

@@ -114,6 +114,14 @@ describe('fMP4 writer and fragmenter', () => {
         [180_000, 180_000, 50, true],
       ],
     );
+    // Frames are copied into the mdat as they come; the writer builds the same fragment from samples.
+    const writer = new Fmp4Writer(aus[0]!.video);
+    frags.forEach((f, k) => {
+      const samples = aus
+        .slice(k * 50, k * 50 + 50)
+        .map((a) => ({ nalus: a.nalus, duration: 3600, key: a.key }));
+      assert.ok(f.data.equals(writer.fragment(samples, k * 180_000)), `fragment ${k}`);
+    });
     const file = Buffer.concat(out.map((o) => o.data));
     const back = Fmp4File.parse(file);
     assert.equal(back.video?.codec, 'h265');
@@ -177,8 +185,8 @@ describe('fMP4 writer and fragmenter', () => {
     );
   });
 
-  it('reuseBuffers: the same bytes as without, through arena growth and shrink; stale reads refused', () => {
-    // A 1080p stream, then a 720p one for long enough that the grown arenas shrink back: every
+  it('reuseBuffers: the same bytes as without, through buffer growth and shrink; stale reads refused', () => {
+    // A 1080p stream, then a 720p one for long enough that the grown buffer shrinks back: every
     // fragment, read before the next push as a recorder does, equals the plain fragmenter's.
     const big = clipAccessUnits('h264-1080p');
     let t = big.at(-1)!.timestamp + 3600;

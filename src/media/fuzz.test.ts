@@ -10,6 +10,7 @@ import {
   ParameterSetTracker,
   RtspReader,
   createDepacketizer,
+  emptyRtpPacket,
   findVideoTrack,
   parseChallenges,
   parseRtcp,
@@ -19,7 +20,7 @@ import {
   parseSession,
   parseTransport,
   type MediaLimits,
-  type RtspItem,
+  type RtspSink,
   type VideoCodec,
 } from './index.js';
 
@@ -128,9 +129,12 @@ describe(`media fuzzing (${RUNS} inputs per target)`, () => {
             const reader = new RtspReader(SMALL);
             let o = 0;
             for (const n of [...cuts, input.length]) {
-              reader.push(input.subarray(o, o + n), (item) => {
-                if (item.kind === 'interleaved') assert.ok(item.payload.length <= SMALL.maxInterleavedBytes);
-                else {
+              reader.push(input.subarray(o, o + n), {
+                frame: (_channel, data, start, end) => {
+                  assert.ok(start >= 0 && start <= end && end <= data.length);
+                  assert.ok(end - start <= SMALL.maxInterleavedBytes);
+                },
+                message: (item) => {
                   assert.ok(item.body.length <= SMALL.maxBodyBytes);
                   // What the client does with each header of a response.
                   for (const [name, value] of item.headers.entries) {
@@ -140,7 +144,7 @@ describe(`media fuzzing (${RUNS} inputs per target)`, () => {
                     if (n === 'rtp-info') parseRtpInfo(value);
                     if (n === 'www-authenticate') parseChallenges([value]);
                   }
-                }
+                },
               });
               // Never more than one unfinished message or frame is held.
               assert.ok(reader.bufferedBytes <= SMALL.maxHeaderBytes + SMALL.maxBodyBytes + 4 + 700 + 64 * 8);
@@ -162,10 +166,10 @@ describe(`media fuzzing (${RUNS} inputs per target)`, () => {
       ...seeds('interleaved'),
       ...fixtureSeeds((f) => !f.endsWith('_sdp.txt')),
     ];
-    const describe = (item: RtspItem): string =>
-      item.kind === 'interleaved'
-        ? `$${item.channel}:${item.payload.toString('hex')}`
-        : `${item.kind}:${JSON.stringify(item.headers.entries)}:${item.body.toString('hex')}`;
+    const describe = (items: string[]): RtspSink => ({
+      frame: (channel, data, start, end) => items.push(`$${channel}:${data.toString('hex', start, end)}`),
+      message: (m) => items.push(`${m.kind}:${JSON.stringify(m.headers.entries)}:${m.body.toString('hex')}`),
+    });
     const parse = (input: Buffer, cuts: number[], reuse: boolean): string[] => {
       const reader = new RtspReader(SMALL);
       const items: string[] = [];
@@ -181,7 +185,7 @@ describe(`media fuzzing (${RUNS} inputs per target)`, () => {
             Math.min(input.length, o + (reuse ? Math.min(n, receive.length) : n)),
           );
           const chunk = reuse ? receive.subarray(0, piece.copy(receive)) : piece;
-          reader.push(chunk, (item) => items.push(describe(item)));
+          reader.push(chunk, describe(items));
           if (reuse) receive.fill(0xa5);
           o += piece.length;
           if (o >= input.length) break;
@@ -227,7 +231,15 @@ describe(`media fuzzing (${RUNS} inputs per target)`, () => {
       fc.property(inputs(seeds('rtp')), (input) => {
         survive(() => {
           const p = parseRtp(input);
-          assert.ok(p.payload.length <= input.length - 12);
+          assert.ok(p.payloadStart >= 12 && p.payloadStart <= p.payloadEnd && p.payloadEnd <= input.length);
+          // The same packet in the middle of a larger buffer (a receive buffer): the same fields, the
+          // payload range shifted, nothing read outside the packet.
+          const framed = Buffer.concat([Buffer.alloc(7, 0xff), input, Buffer.alloc(5, 0xff)]);
+          const q = parseRtp(framed, 7, 7 + input.length, emptyRtpPacket());
+          assert.deepEqual(
+            { ...q, data: null, payloadStart: q.payloadStart - 7, payloadEnd: q.payloadEnd - 7 },
+            { ...p, data: null },
+          );
         });
         survive(() => parseRtcp(input));
       }),
@@ -253,7 +265,9 @@ describe(`media fuzzing (${RUNS} inputs per target)`, () => {
             while (o + 3 <= input.length) {
               const flags = input[o]!;
               const len = input.readUInt16BE(o + 1);
-              const payload = input.subarray(o + 3, o + 3 + len);
+              // The payload is read in place, inside the whole input, as from a receive buffer.
+              const payloadStart = o + 3;
+              const payloadEnd = Math.min(input.length, o + 3 + len);
               o += 3 + len;
               if (flags & 2) ts += 3600;
               d.push(
@@ -263,7 +277,9 @@ describe(`media fuzzing (${RUNS} inputs per target)`, () => {
                   sequence: seq++,
                   timestamp: ts,
                   ssrc: 1,
-                  payload,
+                  data: input,
+                  payloadStart,
+                  payloadEnd,
                 },
                 (flags & 4) !== 0,
               );

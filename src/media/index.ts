@@ -20,14 +20,15 @@ export {
   formatRequest,
   formatResponse,
   interleavedHeader,
+  messageSink,
   parseRtpInfo,
   parseSession,
   parseTransport,
-  type InterleavedFrame,
   type RtpInfoEntry,
-  type RtspItem,
+  type RtspMessage,
   type RtspRequest,
   type RtspResponse,
+  type RtspSink,
   type TransportSpec,
 } from './rtsp-message.js';
 export {
@@ -50,12 +51,13 @@ export {
   RtpSequencer,
   TimestampExtender,
   buildSenderReport,
+  emptyRtpPacket,
   parseRtcp,
   parseRtp,
   writeRtpHeader,
   type RtpPacket,
   type SenderReport,
-  type SequencedPacket,
+  type SequencedOut,
 } from './rtp.js';
 export {
   H264Depacketizer,
@@ -89,7 +91,6 @@ export {
   type Fmp4FragmenterOptions,
   type Fmp4Output,
   type Fmp4Sample,
-  type FragmentParts,
 } from './fmp4-writer.js';
 export {
   DEFAULT_FMP4_READER_LIMITS,

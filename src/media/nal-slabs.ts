@@ -55,12 +55,13 @@ export class NalSlabs {
     this.#start = this.#slab.used;
   }
 
-  /** Appends bytes to the NAL unit begun last. */
-  append(src: Buffer): void {
+  /** Appends `src[start, end)` to the NAL unit begun last. */
+  append(src: Buffer, start = 0, end = src.length): void {
+    const length = end - start;
     let slab = this.#slab;
-    if (slab.used + src.length > slab.buf.length) slab = this.#moveOpenNal(src.length);
-    src.copy(slab.buf, slab.used);
-    slab.used += src.length;
+    if (slab.used + length > slab.buf.length) slab = this.#moveOpenNal(length);
+    src.copy(slab.buf, slab.used, start, end);
+    slab.used += length;
   }
 
   /** Finishes the NAL unit begun last and returns it: a view that stays valid until its access unit is released. */
@@ -75,10 +76,10 @@ export class NalSlabs {
     return nal;
   }
 
-  /** `begin`, `append` and `end` in one: a NAL unit that arrived whole. */
-  copy(src: Buffer): Buffer {
+  /** `begin`, `append` and `end` in one: a NAL unit that arrived whole, `src[start, end)`. */
+  copy(src: Buffer, start = 0, end = src.length): Buffer {
     this.begin();
-    this.append(src);
+    this.append(src, start, end);
     return this.end();
   }
 

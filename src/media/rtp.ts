@@ -1,40 +1,73 @@
 import { MediaErrorCode, mediaError } from './errors.js';
 
-/** An RTP packet (RFC 3550 5.1). `payload` is a view into the received buffer (no copy). */
+/**
+ * An RTP packet (RFC 3550 5.1). The payload is `data[payloadStart, payloadEnd)`, a range of the
+ * received bytes (no copy, no view object): a camera sends hundreds of packets a second, and the
+ * receive path allocates nothing per packet.
+ */
 export interface RtpPacket {
   payloadType: number;
   marker: boolean;
   sequence: number;
   timestamp: number;
   ssrc: number;
-  payload: Buffer;
+  data: Buffer;
+  payloadStart: number;
+  payloadEnd: number;
 }
 
-/** Parses one RTP packet; padding, CSRCs and header extensions are skipped with their lengths checked. */
-export function parseRtp(buf: Buffer): RtpPacket {
-  if (buf.length < 12) throw invalidRtp('shorter than the 12-byte header');
-  const b0 = buf[0]!;
+const NO_BYTES = Buffer.alloc(0);
+
+/** A packet to parse into again and again (`parseRtp`'s `into`). */
+export function emptyRtpPacket(): RtpPacket {
+  return {
+    payloadType: 0,
+    marker: false,
+    sequence: 0,
+    timestamp: 0,
+    ssrc: 0,
+    data: NO_BYTES,
+    payloadStart: 0,
+    payloadEnd: 0,
+  };
+}
+
+/**
+ * Parses the RTP packet in `data[start, end)` into `into` (a new packet when absent); padding, CSRCs
+ * and header extensions are skipped with their lengths checked. A reused `into` is valid until the
+ * next parse, and only while `data` is.
+ */
+export function parseRtp(
+  data: Buffer,
+  start = 0,
+  end = data.length,
+  into: RtpPacket = emptyRtpPacket(),
+): RtpPacket {
+  if (end - start < 12) throw invalidRtp('shorter than the 12-byte header');
+  const b0 = data[start]!;
   if (b0 >> 6 !== 2) throw invalidRtp(`version ${b0 >> 6}, expected 2`);
-  let offset = 12 + (b0 & 0x0f) * 4;
-  let end = buf.length;
+  let offset = start + 12 + (b0 & 0x0f) * 4;
+  let payloadEnd = end;
   if ((b0 & 0x10) !== 0) {
-    if (offset + 4 > end) throw invalidRtp('header extension is truncated');
-    offset += 4 + buf.readUInt16BE(offset + 2) * 4;
+    if (offset + 4 > payloadEnd) throw invalidRtp('header extension is truncated');
+    offset += 4 + data.readUInt16BE(offset + 2) * 4;
   }
   if ((b0 & 0x20) !== 0) {
-    const pad = buf[end - 1]!;
+    const pad = data[end - 1]!;
     if (pad === 0) throw invalidRtp('padding length 0');
-    end -= pad;
+    payloadEnd -= pad;
   }
-  if (offset > end) throw invalidRtp('headers and padding are longer than the packet');
-  return {
-    payloadType: buf[1]! & 0x7f,
-    marker: (buf[1]! & 0x80) !== 0,
-    sequence: buf.readUInt16BE(2),
-    timestamp: buf.readUInt32BE(4),
-    ssrc: buf.readUInt32BE(8),
-    payload: buf.subarray(offset, end),
-  };
+  if (offset > payloadEnd) throw invalidRtp('headers and padding are longer than the packet');
+  const b1 = data[start + 1]!;
+  into.payloadType = b1 & 0x7f;
+  into.marker = (b1 & 0x80) !== 0;
+  into.sequence = data.readUInt16BE(start + 2);
+  into.timestamp = data.readUInt32BE(start + 4);
+  into.ssrc = data.readUInt32BE(start + 8);
+  into.data = data;
+  into.payloadStart = offset;
+  into.payloadEnd = payloadEnd;
+  return into;
 }
 
 function invalidRtp(why: string) {
@@ -113,17 +146,17 @@ function seqDelta(a: number, b: number): number {
   return d >= 0x8000 ? d - 0x10000 : d;
 }
 
-export interface SequencedPacket {
-  packet: RtpPacket;
-  /** Packets were lost (or skipped after waiting) just before this one. */
-  lostBefore: boolean;
-}
+/** Receives packets in order; `lostBefore`: packets were lost (or skipped after waiting) just before this one. */
+export type SequencedOut = (packet: RtpPacket, lostBefore: boolean) => void;
 
 /**
  * Puts packets of one SSRC back in sequence order (RFC 3550 A.1 ideas). Over TCP packets never
  * reorder, so `window` 0 passes them straight through and only detects gaps. Over UDP up to `window`
  * packets are held; when the window is full the missing ones are declared lost. A jump of more than
  * 3000 packets either way is a source restart: tracking starts again from that packet.
+ *
+ * Only a packet that passes straight through may be one the caller parses into again: with a
+ * `window`, give each packet its own object (and bytes), as a held one is delivered later.
  */
 export class RtpSequencer {
   private expected: number | undefined;
@@ -133,7 +166,7 @@ export class RtpSequencer {
 
   constructor(private readonly window: number) {}
 
-  push(packet: RtpPacket, out: (p: SequencedPacket) => void): void {
+  push(packet: RtpPacket, out: SequencedOut): void {
     if (this.expected === undefined) {
       this.release(packet, false, out);
       return;
@@ -161,17 +194,17 @@ export class RtpSequencer {
     this.held.clear();
   }
 
-  private restart(packet: RtpPacket, out: (p: SequencedPacket) => void): void {
+  private restart(packet: RtpPacket, out: SequencedOut): void {
     this.held.clear();
     this.release(packet, true, out);
   }
 
-  private release(packet: RtpPacket, lostBefore: boolean, out: (p: SequencedPacket) => void): void {
+  private release(packet: RtpPacket, lostBefore: boolean, out: SequencedOut): void {
     this.expected = (packet.sequence + 1) & 0xffff;
-    out({ packet, lostBefore });
+    out(packet, lostBefore);
   }
 
-  private drain(out: (p: SequencedPacket) => void): void {
+  private drain(out: SequencedOut): void {
     for (;;) {
       const next = this.held.get(this.expected!);
       if (next === undefined) return;
@@ -181,7 +214,7 @@ export class RtpSequencer {
   }
 
   /** The window is full: give up on the missing packets and continue from the oldest held one. */
-  private skipToHeld(out: (p: SequencedPacket) => void): void {
+  private skipToHeld(out: SequencedOut): void {
     let best: number | undefined;
     for (const seq of this.held.keys()) {
       if (best === undefined || seqDelta(this.expected!, seq) < seqDelta(this.expected!, best)) best = seq;

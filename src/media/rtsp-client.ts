@@ -16,10 +16,19 @@ import {
   parseSession,
   parseTransport,
   type RtpInfoEntry,
-  type RtspItem,
+  type RtspMessage,
   type RtspResponse,
+  type RtspSink,
 } from './rtsp-message.js';
-import { RtpSequencer, TimestampExtender, parseRtcp, parseRtp, type RtpPacket } from './rtp.js';
+import {
+  RtpSequencer,
+  TimestampExtender,
+  emptyRtpPacket,
+  parseRtcp,
+  parseRtp,
+  type RtpPacket,
+  type SequencedOut,
+} from './rtp.js';
 import { findVideoTrack, parseSdp, resolveControl, type SessionDescription, type VideoTrack } from './sdp.js';
 import { ParameterSetTracker } from './video-track.js';
 import type { AccessUnit, RawAccessUnit, VideoCodec, VideoInfo } from './video.js';
@@ -117,8 +126,12 @@ const STALE_RETRIES = 2;
  * nothing. 64 KiB is what libuv would allocate per read.
  */
 const RECEIVE_BUFFER = Buffer.allocUnsafeSlow(64 * 1024);
-/** Bytes one batch tick should hold at most, well under a socket's initial receive buffer (128 KiB). */
-const TICK_BUDGET_BYTES = 64 * 1024;
+/**
+ * A tick that read more than this came near what the kernel holds for a paused socket (its initial
+ * receive buffer is 128 KiB, which autotuning grows under load): two in a row mean the camera sends
+ * more than the interval can hold. One alone is a key frame (≈ 200 KB at 4 Mbit/s 1080p).
+ */
+const HEAVY_TICK_BYTES = 96 * 1024;
 const MIN_BATCH_MS = 5;
 const DEFAULT_PORT = { 'rtsp:': 554, 'rtsps:': 322 } as const;
 
@@ -175,6 +188,8 @@ export class RtspSession extends EventEmitter implements AsyncIterable<AccessUni
   private track: VideoTrack | undefined;
   private depacketizer: VideoDepacketizer | undefined;
   private sequencer: RtpSequencer | undefined;
+  /** Interleaved RTP is parsed into this one packet, again and again (the sequencer holds none over TCP). */
+  private readonly interleavedPacket = emptyRtpPacket();
   private readonly extender = new TimestampExtender(10 * 90_000, 3600);
   private params: ParameterSetTracker | undefined;
   private ssrc: number | undefined;
@@ -193,6 +208,8 @@ export class RtspSession extends EventEmitter implements AsyncIterable<AccessUni
   private batchMs = 0;
   /** Bytes read since reading last resumed. */
   private tickBytes = 0;
+  /** The tick before this one was heavy (see HEAVY_TICK_BYTES). */
+  private lastTickHeavy = false;
   /** Reading stopped after a read and waits for the batch clock. */
   private batchWaiting = false;
   private closedResolve!: (e: PalisadeError | undefined) => void;
@@ -503,15 +520,19 @@ export class RtspSession extends EventEmitter implements AsyncIterable<AccessUni
 
   /**
    * While reading waits, the kernel buffers what the camera sends; once its socket buffer is full
-   * the camera is held back. So a camera that sent more than a tick should hold (a burst, a huge key
-   * frame, a high bitrate) is read twice as often, down to an eighth of the interval, and goes back
-   * up once ticks are light again. Without this a paused 100 ms caps a camera near 16 Mbit/s.
+   * the camera is held back. So a camera whose ticks are heavy twice in a row (a flood, a huge frame,
+   * a high bitrate) is read twice as often, down to an eighth of the interval, and goes back up once
+   * a doubled interval would hold its ticks with room to spare. Without this a paused 100 ms caps a
+   * camera near 16 Mbit/s; with a single heavy tick as the trigger, every key frame of an ordinary
+   * camera would halve its interval, and it would rarely come back.
    */
   private adaptBatch(): void {
+    const heavy = this.tickBytes > HEAVY_TICK_BYTES;
     const fastest = Math.max(MIN_BATCH_MS, Math.round(this.batchTargetMs / 8));
-    if (this.tickBytes > TICK_BUDGET_BYTES) this.batchMs = Math.max(fastest, Math.round(this.batchMs / 2));
-    else if (this.tickBytes * 4 <= TICK_BUDGET_BYTES)
+    if (heavy && this.lastTickHeavy) this.batchMs = Math.max(fastest, Math.round(this.batchMs / 2));
+    else if (this.tickBytes * 4 <= HEAVY_TICK_BYTES)
       this.batchMs = Math.min(this.batchTargetMs, this.batchMs * 2);
+    this.lastTickHeavy = heavy;
   }
 
   private readonly resumeBatched = (): void => {
@@ -541,18 +562,21 @@ export class RtspSession extends EventEmitter implements AsyncIterable<AccessUni
   private onData(chunk: Buffer): void {
     this.stats.reads++;
     try {
-      this.reader.push(chunk, (item) => this.onItem(item));
+      this.reader.push(chunk, this.sink);
     } catch (err) {
       this.fail(asSessionError(err));
     }
   }
 
-  private onItem(item: RtspItem): void {
-    if (item.kind === 'interleaved') {
-      if (item.channel === this.rtpChannel) this.onRtp(item.payload);
-      else if (item.channel === this.rtcpChannel) this.onRtcp(item.payload);
-      return;
-    }
+  private readonly sink: RtspSink = {
+    frame: (channel, data, start, end) => {
+      if (channel === this.rtpChannel) this.onRtp(data, start, end, this.interleavedPacket);
+      else if (channel === this.rtcpChannel) this.onRtcp(data.subarray(start, end));
+    },
+    message: (message) => this.onMessage(message),
+  };
+
+  private onMessage(item: RtspMessage): void {
     if (item.kind === 'request') {
       // Servers rarely ask anything of a client; answering keeps the connection in step.
       const cseq = item.headers.get('cseq') ?? '0';
@@ -709,8 +733,9 @@ export class RtspSession extends EventEmitter implements AsyncIterable<AccessUni
       this.udp = sockets;
       const peer = this.socket?.remoteAddress;
       // Only the camera may feed the session: datagrams from any other address are dropped.
+      // A datagram is its own buffer and its packet may wait in the reorder window: a packet each.
       sockets[0]!.on('message', (msg, rinfo) => {
-        if (rinfo.address === peer) this.onRtp(msg);
+        if (rinfo.address === peer) this.onRtp(msg, 0, msg.length, emptyRtpPacket());
       });
       sockets[1]!.on('message', (msg, rinfo) => {
         if (rinfo.address === peer) this.onRtcp(msg);
@@ -760,13 +785,14 @@ export class RtspSession extends EventEmitter implements AsyncIterable<AccessUni
 
   // ---- media
 
-  private onRtp(buf: Buffer): void {
+  /** The RTP packet in `data[start, end)`, parsed into `into`. */
+  private onRtp(data: Buffer, start: number, end: number, into: RtpPacket): void {
     if (this.track === undefined || this.sequencer === undefined || this.depacketizer === undefined) return;
     this.stats.rtpPackets++;
-    this.stats.rtpBytes += buf.length;
+    this.stats.rtpBytes += end - start;
     let packet: RtpPacket;
     try {
-      packet = parseRtp(buf);
+      packet = parseRtp(data, start, end, into);
     } catch {
       this.stats.invalidPackets++;
       return;
@@ -790,13 +816,16 @@ export class RtspSession extends EventEmitter implements AsyncIterable<AccessUni
     }
     try {
       const before = this.sequencer.lost;
-      this.sequencer.push(packet, (p) => this.depacketizer!.push(p.packet, p.lostBefore));
+      this.sequencer.push(packet, this.toDepacketizer);
       this.stats.lostPackets += this.sequencer.lost - before;
       this.stats.latePackets = this.sequencer.late;
     } catch (err) {
       this.fail(asSessionError(err));
     }
   }
+
+  private readonly toDepacketizer: SequencedOut = (packet, lostBefore) =>
+    this.depacketizer!.push(packet, lostBefore);
 
   private onRtcp(buf: Buffer): void {
     let reports;

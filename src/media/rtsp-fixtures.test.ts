@@ -15,7 +15,7 @@ import {
   parseSdp,
   parseSession,
   parseTransport,
-  type RtspItem,
+  type RtspMessage,
   type RtspRequest,
 } from './index.js';
 
@@ -32,10 +32,10 @@ function fixture(name: string): Buffer {
   return readFileSync(DIR + name);
 }
 
-function parseOne(raw: Buffer): RtspItem[] {
-  const items: RtspItem[] = [];
+function parseOne(raw: Buffer): (RtspMessage | { kind: 'interleaved' })[] {
+  const items: (RtspMessage | { kind: 'interleaved' })[] = [];
   const reader = new RtspReader(DEFAULT_LIMITS);
-  reader.push(raw, (i) => items.push(i));
+  reader.push(raw, { frame: () => items.push({ kind: 'interleaved' }), message: (m) => items.push(m) });
   assert.equal(reader.bufferedBytes, 0, 'the whole file is consumed');
   return items;
 }

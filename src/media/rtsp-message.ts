@@ -37,14 +37,25 @@ export interface RtspRequest {
   body: Buffer;
 }
 
-/** A `$`-framed packet on an RTSP connection (RFC 2326 10.12): RTP or RTCP on `channel`. */
-export interface InterleavedFrame {
-  kind: 'interleaved';
-  channel: number;
-  payload: Buffer;
+export type RtspMessage = RtspResponse | RtspRequest;
+
+/** Where an `RtspReader` delivers what it finds. */
+export interface RtspSink {
+  /**
+   * A `$`-framed packet (RFC 2326 10.12), RTP or RTCP on `channel`: `data[start, end)`, valid only
+   * during the call (no view is made: a camera sends hundreds a second).
+   */
+  frame(channel: number, data: Buffer, start: number, end: number): void;
+  message(message: RtspMessage): void;
 }
 
-export type RtspItem = RtspResponse | RtspRequest | InterleavedFrame;
+/**
+ * A sink for the server's end of a connection: messages only. A client's interleaved frames are RTCP
+ * receiver reports, which prove nothing but liveness.
+ */
+export function messageSink(out: (message: RtspMessage) => void): RtspSink {
+  return { frame: () => undefined, message: out };
+}
 
 const EMPTY = Buffer.alloc(0);
 /** The carry buffer starts small (most items end in the chunk they start in) and doubles up to here. */
@@ -58,8 +69,8 @@ const CARRY_MAX = 64 * 1024;
  *
  * `push` may be given a buffer its caller reuses for the next read (a socket's `onread` buffer):
  * nothing keeps a view of it after `push` returns. An item that ends in a later chunk is completed in
- * a carry buffer the reader owns and reuses. So an interleaved frame's `payload` is valid only during
- * the `out` call; message bodies are copies.
+ * a carry buffer the reader owns and reuses. So an interleaved frame is valid only during the
+ * `frame` call; message bodies are copies.
  */
 export class RtspReader {
   /** The start of an item that a chunk ended inside of: `carry[0, carried)`. */
@@ -73,33 +84,34 @@ export class RtspReader {
     return this.carried;
   }
 
-  push(chunk: Buffer, out: (item: RtspItem) => void): void {
+  push(chunk: Buffer, sink: RtspSink): void {
     let off = 0;
     // First finish the item begun in an earlier chunk, taking from this chunk only what it needs.
     while (this.carried > 0 && off < chunk.length) {
       const take = Math.min(this.carryNeeds(), chunk.length - off);
       this.keep(chunk, off, off + take);
       off += take;
-      const consumed = this.items(this.carry.subarray(0, this.carried), out);
+      const consumed = this.items(this.carry, this.carried, sink);
       if (consumed === 0) continue;
       // A message's length is not known before its end: bytes taken past it belong to the chunk.
       off -= this.carried - consumed;
       this.carried = 0;
     }
     if (this.carried > 0) return;
-    off += this.items(chunk.subarray(off), out);
+    if (off === 0) off = this.items(chunk, chunk.length, sink);
+    else off += this.items(chunk.subarray(off), chunk.length - off, sink);
     if (off < chunk.length) this.keep(chunk, off, chunk.length);
   }
 
-  /** Parses whole items from the front of `data`; returns the bytes used. */
-  private items(data: Buffer, out: (item: RtspItem) => void): number {
+  /** Parses whole items from the front of `data[0, end)`; returns the bytes used. */
+  private items(data: Buffer, end: number, sink: RtspSink): number {
     let at = 0;
     for (;;) {
       // Stray line ends between messages are tolerated (some servers send CRLF after a body).
-      while (at < data.length && (data[at] === 0x0d || data[at] === 0x0a)) at++;
-      if (at === data.length) return at;
-      const rest = data.subarray(at);
-      const consumed = rest[0] === 0x24 ? this.frame(rest, out) : this.message(rest, out);
+      while (at < end && (data[at] === 0x0d || data[at] === 0x0a)) at++;
+      if (at === end) return at;
+      const consumed =
+        data[at] === 0x24 ? this.frame(data, at, end, sink) : this.message(data.subarray(at, end), sink);
       if (consumed === 0) return at;
       at += consumed;
     }
@@ -129,18 +141,19 @@ export class RtspReader {
     this.carried = need;
   }
 
-  private frame(buf: Buffer, out: (item: RtspItem) => void): number {
-    if (buf.length < 4) return 0;
-    const length = buf.readUInt16BE(2);
+  /** The frame at `data[at]`, if `data[at, end)` holds all of it; returns the bytes used. */
+  private frame(data: Buffer, at: number, end: number, sink: RtspSink): number {
+    if (end - at < 4) return 0;
+    const length = data.readUInt16BE(at + 2);
     if (length > this.limits.maxInterleavedBytes) {
       throw limitExceeded('maxInterleavedBytes', length, this.limits.maxInterleavedBytes);
     }
-    if (buf.length < 4 + length) return 0;
-    out({ kind: 'interleaved', channel: buf[1]!, payload: buf.subarray(4, 4 + length) });
+    if (end - at < 4 + length) return 0;
+    sink.frame(data[at + 1]!, data, at + 4, at + 4 + length);
     return 4 + length;
   }
 
-  private message(buf: Buffer, out: (item: RtspItem) => void): number {
+  private message(buf: Buffer, sink: RtspSink): number {
     const searchEnd = Math.min(buf.length, this.limits.maxHeaderBytes + 4);
     const end = headerEnd(buf, searchEnd);
     if (end === undefined) {
@@ -174,11 +187,11 @@ export class RtspReader {
     const body = bodyLength === 0 ? EMPTY : Buffer.from(buf.subarray(end.body, end.body + bodyLength));
     const status = /^RTSP\/(\d)\.(\d)\s+(\d{3})(?:\s+(.*))?$/.exec(first);
     if (status) {
-      out({ kind: 'response', status: Number(status[3]), reason: status[4] ?? '', headers, body });
+      sink.message({ kind: 'response', status: Number(status[3]), reason: status[4] ?? '', headers, body });
     } else {
       const request = /^([A-Z_]{1,32}) (\S{1,4096}) RTSP\/\d\.\d$/.exec(first);
       if (!request) throw malformed(`not an RTSP start line: ${JSON.stringify(first.slice(0, 60))}`);
-      out({ kind: 'request', method: request[1]!, uri: request[2]!, headers, body });
+      sink.message({ kind: 'request', method: request[1]!, uri: request[2]!, headers, body });
     }
     return end.body + bodyLength;
   }

@@ -174,9 +174,7 @@ export class CameraSession extends EventEmitter {
     }
     // A low-latency viewer is not kept waiting for the read batch clock.
     if (this.#liveFragmenter === undefined) this.#rtsp?.setReadBatchMs(0);
-    // This fragmenter keeps the NAL units until its next cut, after the recording fragmenter has
-    // released them for reuse: it gets copies.
-    au = { ...au, nalus: au.nalus.map((n) => Buffer.from(n)), release: undefined };
+    // This fragmenter copies the frame as it is pushed, before the recording fragmenter releases it.
     // Same time origin as the recording fragmenter, so both timelines (and wall clocks) agree.
     this.#liveFragmenter ??= new Fmp4Fragmenter({ partDurationMs: 0, timeOrigin: this.#wallAnchor?.media });
     for (const out of this.#liveFragmenter.push(au)) {

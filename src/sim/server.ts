@@ -7,6 +7,7 @@ import {
   DEFAULT_LIMITS,
   DigestVerifier,
   RtspReader,
+  messageSink,
   formatResponse,
   parseTransport,
   writeSdp,
@@ -189,10 +190,12 @@ export class CameraSimulator {
     socket.on('data', (chunk: Buffer) => {
       lastHeard = Date.now();
       try {
-        reader.push(chunk, (item) => {
-          if (item.kind === 'request') this.handle(socket, secure, item, sessions);
-          // Interleaved frames from the client are RTCP receiver reports: they only prove liveness.
-        });
+        reader.push(
+          chunk,
+          messageSink((item) => {
+            if (item.kind === 'request') this.handle(socket, secure, item, sessions);
+          }),
+        );
       } catch (err) {
         const status = isPalisadeError(err) && err.code === 'RTSP_LIMIT_EXCEEDED' ? 413 : 400;
         socket.end(formatResponse(status, status === 413 ? 'Request Entity Too Large' : 'Bad Request', []));

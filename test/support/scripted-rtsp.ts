@@ -1,5 +1,5 @@
 import net from 'node:net';
-import { RtspReader, DEFAULT_LIMITS, type RtspRequest } from '../../src/media/index.js';
+import { RtspReader, DEFAULT_LIMITS, messageSink, type RtspRequest } from '../../src/media/index.js';
 
 /** What a scripted camera answers to one request: raw response bytes (CSeq is rewritten), or nothing. */
 export type ScriptedAnswer = Buffer | string | undefined;
@@ -28,15 +28,18 @@ export async function scriptedCamera(
     socket.on('error', () => socket.destroy());
     const reader = new RtspReader(DEFAULT_LIMITS);
     socket.on('data', (chunk: Buffer) => {
-      reader.push(chunk, (item) => {
-        if (item.kind !== 'request') return;
-        requests.push(item);
-        const a = answer(item, requests.length - 1);
-        if (a === undefined) return;
-        socket.write(
-          withCseq(Buffer.isBuffer(a) ? a : Buffer.from(a, 'latin1'), item.headers.get('cseq') ?? '0'),
-        );
-      });
+      reader.push(
+        chunk,
+        messageSink((item) => {
+          if (item.kind !== 'request') return;
+          requests.push(item);
+          const a = answer(item, requests.length - 1);
+          if (a === undefined) return;
+          socket.write(
+            withCseq(Buffer.isBuffer(a) ? a : Buffer.from(a, 'latin1'), item.headers.get('cseq') ?? '0'),
+          );
+        }),
+      );
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
