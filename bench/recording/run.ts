@@ -90,9 +90,13 @@ const urls = simOut.match(/^rtsp:\/\/\S+/gm) ?? [];
 
 // Palisade: one process, every camera.
 const dir = mkdtempSync(path.join(os.tmpdir(), 'bench-rec-'));
-// The recorder's Node gets the flags `palisade` starts with (bin/palisade.js), then BENCH_NODE_FLAGS,
-// e.g. "--trace-gc" (its output goes to BENCH_TRACE_FILE when set).
-const nodeFlags = ['--initial-old-space-size=64', ...(process.env.BENCH_NODE_FLAGS ?? '').split(' ')].filter(
+// The recorder's Node gets the flags `palisade` starts with (bin/palisade.js's `env -S node …` line),
+// then BENCH_NODE_FLAGS, e.g. "--trace-gc" (its output goes to BENCH_TRACE_FILE when set).
+const palisadeFlags = readFileSync(PALISADE, 'utf8')
+  .split('\n', 1)[0]!
+  .replace(/^#!\/usr\/bin\/env -S node/, '')
+  .split(' ');
+const nodeFlags = [...palisadeFlags, ...(process.env.BENCH_NODE_FLAGS ?? '').split(' ')].filter(
   (f) => f !== '',
 );
 const traceFile = process.env.BENCH_TRACE_FILE;
