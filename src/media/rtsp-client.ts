@@ -6,7 +6,7 @@ import { PalisadeError, describeError, isPalisadeError } from '../errors/index.j
 import { createDepacketizer, type VideoDepacketizer } from './depacketizer.js';
 import { MediaErrorCode, mediaError } from './errors.js';
 import { resolveLimits, type MediaLimits } from './limits.js';
-import { ReadBatch } from './read-batch.js';
+import { BatchInterval, ReadBatch } from './read-batch.js';
 import { ClientAuthenticator, parseChallenges } from './rtsp-auth.js';
 import {
   RtspReader,
@@ -126,13 +126,6 @@ const STALE_RETRIES = 2;
  * nothing. 64 KiB is what libuv would allocate per read.
  */
 const RECEIVE_BUFFER = Buffer.allocUnsafeSlow(64 * 1024);
-/**
- * A tick that read more than this came near what the kernel holds for a paused socket (its initial
- * receive buffer is 128 KiB, which autotuning grows under load): two in a row mean the camera sends
- * more than the interval can hold. One alone is a key frame (≈ 200 KB at 4 Mbit/s 1080p).
- */
-const HEAVY_TICK_BYTES = 96 * 1024;
-const MIN_BATCH_MS = 5;
 const DEFAULT_PORT = { 'rtsp:': 554, 'rtsps:': 322 } as const;
 
 interface Pending {
@@ -202,14 +195,10 @@ export class RtspSession extends EventEmitter implements AsyncIterable<AccessUni
   private queue: AccessUnit[] = [];
   private waiter: { resolve: () => void } | undefined;
   private paused = false;
-  /** The batch interval asked for (see `readBatchMs`); 0 reads at once. */
-  private batchTargetMs = 0;
-  /** The interval in use: shorter than the target while the camera sends more than a tick can hold. */
-  private batchMs = 0;
+  /** The read batch interval (see `readBatchMs`); 0 reads at once. */
+  private batch = new BatchInterval(0);
   /** Bytes read since reading last resumed. */
   private tickBytes = 0;
-  /** The tick before this one was heavy (see HEAVY_TICK_BYTES). */
-  private lastTickHeavy = false;
   /** Reading stopped after a read and waits for the batch clock. */
   private batchWaiting = false;
   private closedResolve!: (e: PalisadeError | undefined) => void;
@@ -508,31 +497,14 @@ export class RtspSession extends EventEmitter implements AsyncIterable<AccessUni
     this.onData(RECEIVE_BUFFER.subarray(0, n));
     this.tickBytes += n;
     // A full buffer means more is waiting in the kernel: read on now.
-    if (this.batchMs === 0 || n === buf.length || this.state !== 'playing' || this.paused) return true;
+    if (this.batch.ms === 0 || n === buf.length || this.state !== 'playing' || this.paused) return true;
     if (!this.batchWaiting) {
-      this.adaptBatch();
+      this.batch.afterTick(this.tickBytes);
       this.tickBytes = 0;
       this.batchWaiting = true;
-      ReadBatch.every(this.batchMs).defer(this.resumeBatched);
+      ReadBatch.every(this.batch.ms).defer(this.resumeBatched);
     }
     return false;
-  }
-
-  /**
-   * While reading waits, the kernel buffers what the camera sends; once its socket buffer is full
-   * the camera is held back. So a camera whose ticks are heavy twice in a row (a flood, a huge frame,
-   * a high bitrate) is read twice as often, down to an eighth of the interval, and goes back up once
-   * a doubled interval would hold its ticks with room to spare. Without this a paused 100 ms caps a
-   * camera near 16 Mbit/s; with a single heavy tick as the trigger, every key frame of an ordinary
-   * camera would halve its interval, and it would rarely come back.
-   */
-  private adaptBatch(): void {
-    const heavy = this.tickBytes > HEAVY_TICK_BYTES;
-    const fastest = Math.max(MIN_BATCH_MS, Math.round(this.batchTargetMs / 8));
-    if (heavy && this.lastTickHeavy) this.batchMs = Math.max(fastest, Math.round(this.batchMs / 2));
-    else if (this.tickBytes * 4 <= HEAVY_TICK_BYTES)
-      this.batchMs = Math.min(this.batchTargetMs, this.batchMs * 2);
-    this.lastTickHeavy = heavy;
   }
 
   private readonly resumeBatched = (): void => {
@@ -545,9 +517,8 @@ export class RtspSession extends EventEmitter implements AsyncIterable<AccessUni
    * watches the camera with low latency.
    */
   setReadBatchMs(ms: number): void {
-    this.batchTargetMs = Math.max(0, ms);
-    this.batchMs = this.batchTargetMs;
-    if (this.batchMs === 0 && this.batchWaiting) this.resumeBatched();
+    this.batch = new BatchInterval(ms);
+    if (this.batch.ms === 0 && this.batchWaiting) this.resumeBatched();
   }
 
   private newDepacketizer(codec: VideoCodec): VideoDepacketizer {
