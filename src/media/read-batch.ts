@@ -40,25 +40,30 @@ export class ReadBatch {
 }
 
 /**
- * A tick that read more than this came near what the kernel holds for a paused socket (its initial
- * receive buffer is 128 KiB, which autotuning grows under load): two in a row mean the camera sends
- * more than the interval can hold. One alone is a key frame (≈ 200 KB at 4 Mbit/s 1080p).
+ * A tick that read more than this came near what the kernel holds for a paused socket: its initial
+ * receive buffer is 128 KiB, of which TCP offers about half as window, so a camera that sends more
+ * per tick is held back (autotuning grows the buffer only later, and not on a loaded machine). A
+ * 4 Mbit/s camera's key frame does it too (≈ 200 KB in a 100 ms tick).
  */
-export const HEAVY_TICK_BYTES = 96 * 1024;
+export const HEAVY_TICK_BYTES = 64 * 1024;
 const MIN_BATCH_MS = 5;
+/** Light ticks in a row before the interval doubles back. */
+const LIGHT_TICKS_TO_RELAX = 4;
 
 /**
  * One session's batch interval. While reading waits, the kernel buffers what the camera sends; once
- * its socket buffer is full the camera is held back. So a camera whose ticks are heavy twice in a row
- * (a flood, a huge frame, a high bitrate) is read twice as often, down to an eighth of the target,
- * and goes back up once a doubled interval would hold its ticks with room to spare. Without this a
- * paused 100 ms caps a camera near 16 Mbit/s; with a single heavy tick as the trigger, every key
- * frame of an ordinary camera would halve its interval, and it would rarely come back.
+ * its socket buffer is full the camera is held back. So after a heavy tick (a key frame, a burst, a
+ * flood, a high bitrate) the interval halves, down to an eighth of the target. It doubles back
+ * after four light ticks in a row, light meaning that a doubled tick would stay under 7/8 of a
+ * heavy one (so it does not swing to and fro); four, because during a burst a sender that falls
+ * behind for a moment makes a light tick too. Without this a paused 100 ms caps a camera near
+ * 5 Mbit/s. A 4 Mbit/s camera is back at the target a few ticks after each key frame: with a way
+ * back of "under 16 KiB" it stayed at 50 ms for good (26 KB a tick there).
  */
 export class BatchInterval {
   readonly #targetMs: number;
   #ms: number;
-  #lastHeavy = false;
+  #lightTicks = 0;
 
   /** `targetMs`: the interval asked for (`readBatchMs`); 0 or less reads at once. */
   constructor(targetMs: number) {
@@ -71,16 +76,16 @@ export class BatchInterval {
     return this.#ms;
   }
 
-  /**
-   * A tick read `bytes`: adapt the interval for the next one. Doubling back needs the doubled tick
-   * to stay under three quarters of a heavy one, so the interval does not swing to and fro.
-   */
+  /** A tick read `bytes`: adapt the interval for the next one. */
   afterTick(bytes: number): void {
     if (this.#targetMs === 0) return;
-    const heavy = bytes > HEAVY_TICK_BYTES;
     const fastest = Math.max(MIN_BATCH_MS, Math.round(this.#targetMs / 8));
-    if (heavy && this.#lastHeavy) this.#ms = Math.max(fastest, Math.round(this.#ms / 2));
-    else if (bytes * 8 <= HEAVY_TICK_BYTES * 3) this.#ms = Math.min(this.#targetMs, this.#ms * 2);
-    this.#lastHeavy = heavy;
+    const light = bytes * 16 <= HEAVY_TICK_BYTES * 7;
+    this.#lightTicks = light ? this.#lightTicks + 1 : 0;
+    if (bytes > HEAVY_TICK_BYTES) this.#ms = Math.max(fastest, Math.round(this.#ms / 2));
+    else if (this.#lightTicks >= LIGHT_TICKS_TO_RELAX) {
+      this.#ms = Math.min(this.#targetMs, this.#ms * 2);
+      this.#lightTicks = 0;
+    }
   }
 }
