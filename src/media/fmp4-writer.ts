@@ -100,8 +100,6 @@ export class Fmp4Writer {
 
   /** One movie fragment (moof + mdat) in one buffer. `baseDecodeTime` is in the 90 kHz timescale. */
   fragment(samples: readonly Fmp4Sample[], baseDecodeTime: number): Buffer {
-    if (samples.length === 0)
-      throw mediaError(MediaErrorCode.FMP4_WRITE_FAILED, 'a fragment needs at least one sample');
     const entries = Buffer.allocUnsafe(samples.length * TRUN_ENTRY_BYTES);
     let mdatBytes = 0;
     samples.forEach((s, i) => {

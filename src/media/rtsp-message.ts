@@ -91,21 +91,19 @@ export class RtspReader {
       const take = Math.min(this.carryNeeds(), chunk.length - off);
       this.keep(chunk, off, off + take);
       off += take;
-      const consumed = this.items(this.carry, this.carried, sink);
+      const consumed = this.items(this.carry, 0, this.carried, sink);
       if (consumed === 0) continue;
       // A message's length is not known before its end: bytes taken past it belong to the chunk.
       off -= this.carried - consumed;
       this.carried = 0;
     }
     if (this.carried > 0) return;
-    if (off === 0) off = this.items(chunk, chunk.length, sink);
-    else off += this.items(chunk.subarray(off), chunk.length - off, sink);
+    off = this.items(chunk, off, chunk.length, sink);
     if (off < chunk.length) this.keep(chunk, off, chunk.length);
   }
 
-  /** Parses whole items from the front of `data[0, end)`; returns the bytes used. */
-  private items(data: Buffer, end: number, sink: RtspSink): number {
-    let at = 0;
+  /** Parses whole items from the front of `data[at, end)`; returns where the first unfinished one starts. */
+  private items(data: Buffer, at: number, end: number, sink: RtspSink): number {
     for (;;) {
       // Stray line ends between messages are tolerated (some servers send CRLF after a body).
       while (at < end && (data[at] === 0x0d || data[at] === 0x0a)) at++;
