@@ -28,9 +28,11 @@ function assertCadence(pts: number[], fps: number): void {
 }
 
 describe('client records from GStreamer gst-rtsp-server', { skip: NO_GST ?? NO_FFPROBE ?? false }, () => {
-  for (const mode of ['plain', 'tls', 'digest', 'udp'] as const) {
+  // tls-batched: reads wait for the batch clock, as the recorder reads (GStreamer sends a TLS record
+  // per RTP packet, unlike the simulator).
+  for (const mode of ['plain', 'tls', 'tls-batched', 'digest', 'udp'] as const) {
     it(`${mode}: H.264 720p → fMP4 that ffprobe accepts with codec, size, frame count and timestamps`, async () => {
-      const cert = mode === 'tls' ? await testCertificate() : undefined;
+      const cert = mode.startsWith('tls') ? await testCertificate() : undefined;
       const peer = await startGstPeer({
         clip: clipPath('h264-720p'),
         ...(cert ? { tls: cert } : {}),
@@ -43,10 +45,16 @@ describe('client records from GStreamer gst-rtsp-server', { skip: NO_GST ?? NO_F
             ...(mode === 'digest' ? { username: 'viewer', password: 'pa55-word' } : {}),
             ...(cert ? { tls: { fingerprint256: cert.fingerprint256 } } : {}),
             transport: mode === 'udp' ? 'udp' : 'tcp',
+            ...(mode === 'tls-batched' ? { readBatchMs: 100 } : {}),
           },
           60,
         );
         if (cert) assert.equal(rec.session.info?.tls?.protocol, 'TLSv1.3');
+        if (mode === 'tls-batched') {
+          const { batchWaits, reads } = rec.session.stats;
+          assert.ok(batchWaits >= 10, `${batchWaits} waits for the batch clock in 2.4 s`);
+          assert.ok(reads > 5 * batchWaits, `${reads} TLS records read in ${batchWaits} ticks`);
+        }
         assert.equal(rec.accessUnits[0]!.key, true, 'recording starts at a key frame');
         const file = path.join(tempDir(), 'gst.mp4');
         writeFileSync(file, rec.mp4);

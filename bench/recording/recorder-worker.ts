@@ -15,7 +15,7 @@ import { ZoneDirectory } from '../../src/network/index.js';
 import { Recorder } from '../../src/recording/index.js';
 import { LocalBlobStore } from '../../src/storage/index.js';
 
-const [dir = '', urlList = '', user = '', password = ''] = process.argv.slice(2);
+const [dir = '', urlList = '', user = '', password = '', tlsFingerprint = ''] = process.argv.slice(2);
 const database = openDatabase({ url: `sqlite://${dir}/palisade.db`, dataDir: dir });
 await migrate(database, MIGRATIONS);
 const zones = new ZoneDirectory(database);
@@ -37,7 +37,7 @@ const recorder = await Recorder.open({
     stallTimeoutMs: 10_000,
     readBatchMs: Number(process.env.BENCH_READ_BATCH_MS ?? 100),
     reconnect: { initialDelayMs: 1000, maxDelayMs: 30_000, failedAfter: 5 },
-    chunkSize: 16384,
+    chunkSize: Number(process.env.BENCH_CHUNK_SIZE ?? 16384),
     fsyncIntervalMs: Number(process.env.BENCH_FSYNC_MS ?? 1000),
     retention: { maxAgeDays: 30, intervalSeconds: 3600 },
     capacity: { warnFreeRatio: 0, stopFreeRatio: 0, resumeFreeRatio: 0, checkIntervalMs: 60_000 },
@@ -53,7 +53,15 @@ const recorder = await Recorder.open({
 await recorder.start();
 for (const [i, url] of urlList.split(',').entries()) {
   await recorder.createCamera(
-    { id: `cam${i + 1}`, name: `cam${i + 1}`, zoneId: 'default', streamUrl: url, username: user, password },
+    {
+      id: `cam${i + 1}`,
+      name: `cam${i + 1}`,
+      zoneId: 'default',
+      streamUrl: url,
+      username: user,
+      password,
+      ...(tlsFingerprint ? { tlsFingerprint } : {}),
+    },
     actor,
   );
 }

@@ -1,19 +1,25 @@
 // bench:recording — cameras recorded per core by Palisade's recorder (RTSP -> fMP4 -> sealed segments
 // on disk -> index + integrity log) against one `ffmpeg -c copy` process per camera writing segments,
 // on the same simulated 4 Mbit/s 1080p streams in the same run. Prints a table.
-// Env: BENCH_STREAMS (default 20), BENCH_SECONDS (default 30); more in docs/benchmarks.md.
+// Env: BENCH_STREAMS (default 20), BENCH_SECONDS (default 30), BENCH_WARMUP_SECONDS (default 5); more in
+// docs/benchmarks.md.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createHash, randomBytes } from 'node:crypto';
+import { createWriteStream, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { SegmentSealer } from '../../src/keys/index.js';
 
 const STREAMS = Number(process.env.BENCH_STREAMS ?? 20);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 30);
-const WARMUP_MS = 5000;
+const WARMUP_MS = Number(process.env.BENCH_WARMUP_SECONDS ?? 5) * 1000;
 const WORKER = fileURLToPath(new URL('./recorder-worker.js', import.meta.url));
 const PALISADE = fileURLToPath(new URL('../../../bin/palisade.js', import.meta.url));
 const TICKS = 100;
+const CHUNK_SIZE = Number(process.env.BENCH_CHUNK_SIZE ?? 16384);
+/** Cameras over RTSPS (TLS 1.3), for both recorders. */
+const TLS = process.env.BENCH_TLS === '1';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function procStat(pid: number): { cpuSeconds: number; systemSeconds: number; rss: number } {
@@ -37,13 +43,23 @@ function waitFor(child: ChildProcess, pattern: RegExp): Promise<string> {
   });
 }
 
+/** Bytes in the files under `dir` (what a recorder has written so far, open segments included). */
+function treeBytes(dir: string): number {
+  let n = 0;
+  for (const e of readdirSync(dir, { withFileTypes: true, recursive: true })) {
+    if (e.isFile()) n += statSync(path.join(e.parentPath, e.name)).size;
+  }
+  return n;
+}
+
 /**
  * CPU over the window, and RSS sampled every second of it: a garbage-collected process's RSS rises
  * and falls with its collection cycle, so one sample at the end would be luck. Mean and peak.
  */
-async function measure(pids: number[]) {
+async function measure(pids: number[], outDir: string) {
   await sleep(WARMUP_MS);
   const before = pids.map(procStat);
+  const bytesBefore = treeBytes(outDir);
   const rssSamples: number[] = [];
   for (let s = 0; s < SECONDS; s++) {
     await sleep(1000);
@@ -51,6 +67,7 @@ async function measure(pids: number[]) {
   }
   const after = pids.map(procStat);
   return {
+    bytesWritten: treeBytes(outDir) - bytesBefore,
     cpuSeconds: after.reduce((n, s, i) => n + s.cpuSeconds - before[i]!.cpuSeconds, 0),
     systemSeconds: after.reduce((n, s, i) => n + s.systemSeconds - before[i]!.systemSeconds, 0),
     rss: rssSamples.reduce((a, b) => a + b, 0) / rssSamples.length,
@@ -74,6 +91,7 @@ const simProc = spawn(
     'bench',
     '--password',
     password,
+    ...(TLS ? ['--tls'] : []),
   ],
   {
     stdio: ['ignore', 'pipe', 'inherit'],
@@ -83,10 +101,11 @@ const simOut = await new Promise<string>((resolve) => {
   let out = '';
   simProc.stdout.on('data', (c: Buffer) => {
     out += c.toString();
-    if ((out.match(/^rtsp:\/\/\S+/gm) ?? []).length === STREAMS) resolve(out);
+    if ((out.match(/^rtsps?:\/\/\S+/gm) ?? []).length === STREAMS) resolve(out);
   });
 });
-const urls = simOut.match(/^rtsp:\/\/\S+/gm) ?? [];
+const urls = simOut.match(/^rtsps?:\/\/\S+/gm) ?? [];
+const fingerprint = /fingerprint: (\S+)/.exec(simOut)?.[1] ?? '';
 
 // Palisade: one process, every camera.
 const dir = mkdtempSync(path.join(os.tmpdir(), 'bench-rec-'));
@@ -100,13 +119,17 @@ const nodeFlags = [...palisadeFlags, ...(process.env.BENCH_NODE_FLAGS ?? '').spl
   (f) => f !== '',
 );
 const traceFile = process.env.BENCH_TRACE_FILE;
-const worker = spawn(process.execPath, [...nodeFlags, WORKER, dir, urls.join(','), 'bench', password], {
-  stdio: ['ignore', 'pipe', 'inherit'],
-});
+const worker = spawn(
+  process.execPath,
+  [...nodeFlags, WORKER, dir, urls.join(','), 'bench', password, fingerprint],
+  {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  },
+);
 if (traceFile) worker.stdout.pipe(createWriteStream(traceFile));
 const ready = await waitFor(worker, /ready (\d+)/);
 const baselineRss = Number(/ready (\d+)/.exec(ready)![1]);
-const ours = await measure([worker.pid!]);
+const ours = await measure([worker.pid!], dir);
 const statusOut = waitFor(worker, /status (\{.*\})/);
 worker.kill('SIGTERM');
 const status = JSON.parse(/status (\{.*\})/.exec(await statusOut)![1]!) as {
@@ -129,7 +152,7 @@ const ffmpegs = urls.map((url, i) =>
       '-rtsp_transport',
       'tcp',
       '-i',
-      url.replace('rtsp://', `rtsp://bench:${password}@`),
+      url.replace(/^(rtsps?):\/\//, `$1://bench:${password}@`),
       '-c',
       'copy',
       '-f',
@@ -145,11 +168,45 @@ const ffmpegs = urls.map((url, i) =>
     { stdio: 'ignore' },
   ),
 );
-const theirs = await measure(ffmpegs.map((c) => c.pid!));
+const theirs = await measure(
+  ffmpegs.map((c) => c.pid!),
+  fdir,
+);
 for (const c of ffmpegs) c.kill('SIGINT');
 await Promise.all(ffmpegs.map((c) => new Promise((r) => (c.exitCode !== null ? r(null) : c.on('exit', r)))));
 rmSync(fdir, { recursive: true, force: true });
 simProc.kill('SIGTERM');
+
+// The work ffmpeg does not do, alone: sealing (AES-256-GCM records of CHUNK_SIZE) and SHA-256 of the
+// sealed bytes, on as many bytes as ffmpeg's fMP4 took in the window, in one-second fragments each
+// padded to a chunk boundary as the recorder pads them. Fragment sizes spread over a chunk so the
+// padding is its mean; sealed / fMP4 bytes is then the storage overhead of sealing at this chunk size.
+// Single-threaded, as fast as it goes; CPU from process.cpuUsage: raw Node crypto in this run.
+const meanFragment = Math.max(CHUNK_SIZE, Math.round(theirs.bytesWritten / SECONDS / STREAMS));
+const source = randomBytes(meanFragment + CHUNK_SIZE);
+const sealers = Array.from(
+  { length: STREAMS },
+  (_, i) => new SegmentSealer(randomBytes(32), { objectId: `bench-${i}`, chunkSize: CHUNK_SIZE }),
+);
+const hashes = sealers.map(() => createHash('sha256'));
+let fmp4Bytes = 0;
+const cpuBefore = process.cpuUsage();
+for (let s = 0; s < SECONDS; s++) {
+  for (let i = 0; i < STREAMS; i++) {
+    const size = meanFragment - CHUNK_SIZE / 2 + (((s * STREAMS + i) * 7919) % CHUNK_SIZE);
+    const rem = size % CHUNK_SIZE;
+    let pad = rem === 0 ? 0 : CHUNK_SIZE - rem;
+    if (pad > 0 && pad < 8) pad += CHUNK_SIZE;
+    fmp4Bytes += size;
+    const sealed: Buffer[] = [];
+    sealers[i]!.updateInto(source.subarray(0, size + pad), sealed);
+    for (const b of sealed) hashes[i]!.update(b);
+  }
+}
+const cpuUsed = process.cpuUsage(cpuBefore);
+for (const h of hashes) h.digest();
+const sealedOverFmp4 = sealers.reduce((n, x) => n + x.stats.sealedBytes, 0) / fmp4Bytes;
+const cryptoCorePerStream = (cpuUsed.user + cpuUsed.system) / 1e6 / SECONDS / STREAMS;
 
 const fmt = (n: number, d = 1) => n.toFixed(d);
 const oursCorePerStream = ours.cpuSeconds / SECONDS / STREAMS;
@@ -163,8 +220,8 @@ const rows = [
   ['streams recording', `${status.recording}/${STREAMS}`, `${STREAMS}`, ''],
   [
     'CPU per stream (% of a core)',
-    fmt(oursCorePerStream * 100, 2),
-    fmt(theirsCorePerStream * 100, 2),
+    fmt(oursCorePerStream * 100, 3),
+    fmt(theirsCorePerStream * 100, 3),
     fmt(oursCorePerStream / theirsCorePerStream, 2),
   ],
   [
@@ -191,13 +248,32 @@ const rows = [
     fmt(theirsPeakPerStream / 2 ** 20, 1),
     fmt(oursPeakPerStream / theirsPeakPerStream, 3),
   ],
+  [
+    'storage written per stream (MB per minute)',
+    fmt((ours.bytesWritten / SECONDS / STREAMS) * 60e-6, 2),
+    fmt((theirs.bytesWritten / SECONDS / STREAMS) * 60e-6, 2),
+    fmt(ours.bytesWritten / theirs.bytesWritten, 3),
+  ],
+  ['sealed bytes per fMP4 byte, 1 s fragments (padding, record overhead)', fmt(sealedOverFmp4, 3), '1', ''],
+  [
+    'sealing + SHA-256 alone, same bytes (% of a core per stream)',
+    fmt(cryptoCorePerStream * 100, 3),
+    '—',
+    fmt(cryptoCorePerStream / theirsCorePerStream, 2),
+  ],
+  [
+    'CPU per stream without it (% of a core)',
+    fmt((oursCorePerStream - cryptoCorePerStream) * 100, 3),
+    fmt(theirsCorePerStream * 100, 3),
+    fmt((oursCorePerStream - cryptoCorePerStream) / theirsCorePerStream, 2),
+  ],
   ['process RSS total, mean (MiB)', fmt(ours.rss / 2 ** 20), fmt(theirs.rss / 2 ** 20), ''],
   // Where Palisade's memory sits at the end: the JS heap, and buffers outside it (video in flight).
   ['JS heap used at the end (MiB)', fmt(status.memory.heapUsed / 2 ** 20), '', ''],
   ['buffers outside the heap at the end (MiB)', fmt(status.memory.arrayBuffers / 2 ** 20), '', ''],
 ];
 process.stdout.write(
-  `bench:recording — ${STREAMS} × h264-1080p (≈4.2 Mbit/s) for ${SECONDS} s after ${WARMUP_MS / 1000} s warm-up; ${os.cpus()[0]?.model ?? '?'} × ${os.cpus().length}, Node ${process.version}, load ${os
+  `bench:recording — ${STREAMS} × h264-1080p (≈4.2 Mbit/s${TLS ? ', RTSPS' : ''}) for ${SECONDS} s after ${WARMUP_MS / 1000} s warm-up, ${CHUNK_SIZE / 1024} KiB chunks; ${os.cpus()[0]?.model ?? '?'} × ${os.cpus().length}, Node ${process.version}, load ${os
     .loadavg()
     .map((l) => l.toFixed(2))
     .join(' ')}\n`,

@@ -115,15 +115,21 @@ export interface RtspSessionStats {
   keepAlives: number;
   /** Times reading paused because the consumer was slower than the camera (TCP backpressure). */
   pauses: number;
-  /** Reads from the connection (interleaved transport): with `readBatchMs`, several frames per read. */
+  /**
+   * Reads from the connection (interleaved transport): with `readBatchMs`, several frames per read.
+   * Over TLS each read is one decrypted record.
+   */
   reads: number;
+  /** Times the batch clock stopped reading until its next tick (`readBatchMs`). */
+  batchWaits: number;
 }
 
 const STALE_RETRIES = 2;
 /**
- * Every plain-TCP session reads into this one buffer: reads are synchronous and each is parsed (and
- * what is kept, copied) before the next, so one buffer serves all cameras and receiving allocates
- * nothing. 64 KiB is what libuv would allocate per read.
+ * Every session reads into this one buffer, over TCP and over TLS (where each read is one decrypted
+ * record): reads are synchronous and each is parsed (and what is kept, copied) before the next, so
+ * one buffer serves all cameras and receiving allocates nothing. 64 KiB is what libuv would
+ * allocate per read.
  */
 const RECEIVE_BUFFER = Buffer.allocUnsafeSlow(64 * 1024);
 const DEFAULT_PORT = { 'rtsp:': 554, 'rtsps:': 322 } as const;
@@ -162,6 +168,7 @@ export class RtspSession extends EventEmitter implements AsyncIterable<AccessUni
     keepAlives: 0,
     pauses: 0,
     reads: 0,
+    batchWaits: 0,
   };
 
   private url: URL;
@@ -201,6 +208,9 @@ export class RtspSession extends EventEmitter implements AsyncIterable<AccessUni
   private tickBytes = 0;
   /** Reading stopped after a read and waits for the batch clock. */
   private batchWaiting = false;
+  /** Over TLS: the end of this tick's reading is scheduled (see `onRead`). */
+  private tlsTickEnding = false;
+  private secure = false;
   private closedResolve!: (e: PalisadeError | undefined) => void;
   /** Resolves when the session has ended: undefined after close(), the error otherwise. */
   readonly closed: Promise<PalisadeError | undefined>;
@@ -395,6 +405,7 @@ export class RtspSession extends EventEmitter implements AsyncIterable<AccessUni
 
   private async connect(): Promise<void> {
     const secure = this.url.protocol === 'rtsps:';
+    this.secure = secure;
     const host = this.url.hostname.replace(/^\[|\]$/g, '');
     const port = this.url.port === '' ? DEFAULT_PORT[secure ? 'rtsps:' : 'rtsp:'] : Number(this.url.port);
     const timeoutMs = this.options.connectTimeoutMs ?? 10_000;
@@ -419,20 +430,23 @@ export class RtspSession extends EventEmitter implements AsyncIterable<AccessUni
         const t = this.options.tls ?? {};
         const pin = t.fingerprint256 === undefined ? undefined : normalizeFingerprint(t.fingerprint256);
         const servername = t.servername ?? (net.isIP(host) === 0 ? host : undefined);
-        const secureSocket = tls.connect({
+        // `onread` is tls.connect's too (Node PR #35753), though @types/node leaves it out.
+        const options: tls.ConnectionOptions & Pick<net.TcpSocketConnectOpts, 'onread'> = {
           host,
           port,
           ...(servername === undefined ? {} : { servername }),
           ...(t.ca === undefined ? {} : { ca: t.ca }),
           minVersion: t.minVersion ?? 'TLSv1.3',
           rejectUnauthorized: pin === undefined,
+          onread: { buffer: RECEIVE_BUFFER, callback: (n: number, buf: Uint8Array) => this.onRead(n, buf) },
           ...(pin === undefined && servername === undefined && t.servername === undefined
             ? {
                 checkServerIdentity: (_h: string, cert: tls.PeerCertificate) =>
                   tls.checkServerIdentity(host, cert),
               }
             : {}),
-        });
+        };
+        const secureSocket = tls.connect(options);
         s = secureSocket;
         s.once('secureConnect', () => {
           clearTimeout(timer);
@@ -453,8 +467,6 @@ export class RtspSession extends EventEmitter implements AsyncIterable<AccessUni
           resolve(s);
         });
       } else {
-        // Reads land in one buffer shared by every session (the reader copies what it keeps), so
-        // receiving allocates nothing.
         s = net.connect({
           host,
           port,
@@ -470,8 +482,6 @@ export class RtspSession extends EventEmitter implements AsyncIterable<AccessUni
     });
     socket.setNoDelay(true);
     this.socket = socket;
-    // Plain sockets deliver through `onread` (see above); TLS ones as 'data' events.
-    if (secure) socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('error', (err) => this.onSocketGone(socket, err));
     socket.on('close', () => this.onSocketGone(socket, undefined));
   }
@@ -496,15 +506,37 @@ export class RtspSession extends EventEmitter implements AsyncIterable<AccessUni
   private onRead(n: number, buf: Uint8Array): boolean {
     this.onData(RECEIVE_BUFFER.subarray(0, n));
     this.tickBytes += n;
-    // A full buffer means more is waiting in the kernel: read on now.
-    if (this.batch.ms === 0 || n === buf.length || this.state !== 'playing' || this.paused) return true;
-    if (!this.batchWaiting) {
-      this.batch.afterTick(this.tickBytes);
-      this.tickBytes = 0;
-      this.batchWaiting = true;
-      ReadBatch.every(this.batch.ms).defer(this.resumeBatched);
+    if (this.batch.ms === 0 || this.state !== 'playing' || this.paused) return true;
+    if (this.secure) {
+      // A TLS read is one record, whatever is left in the kernel, so its size cannot tell when the
+      // tick has read everything. Everything the socket had is read and decrypted in this turn of
+      // the event loop; the tick ends right after it.
+      if (!this.tlsTickEnding && !this.batchWaiting) {
+        this.tlsTickEnding = true;
+        setImmediate(this.endTlsTick);
+      }
+      return true;
     }
+    // A full buffer means more is waiting in the kernel: read on now.
+    if (n === buf.length) return true;
+    if (!this.batchWaiting) this.waitForTick();
     return false;
+  }
+
+  private readonly endTlsTick = (): void => {
+    this.tlsTickEnding = false;
+    if (this.batch.ms === 0 || this.state !== 'playing' || this.paused || this.batchWaiting) return;
+    // Stops the TLS layer and the TCP socket beneath it: the kernel holds what arrives meanwhile.
+    this.socket?.pause();
+    this.waitForTick();
+  };
+
+  private waitForTick(): void {
+    this.batch.afterTick(this.tickBytes);
+    this.tickBytes = 0;
+    this.batchWaiting = true;
+    this.stats.batchWaits++;
+    ReadBatch.every(this.batch.ms).defer(this.resumeBatched);
   }
 
   private readonly resumeBatched = (): void => {

@@ -3,7 +3,9 @@ import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import net from 'node:net';
 import { after, before, describe, it } from 'node:test';
+import { tempDir } from '../../test/support/tmp.js';
 import { isPalisadeError } from '../errors/index.js';
+import { ensureTlsMaterial } from '../http/index.js';
 import { Fmp4Fragmenter, RtspSession, type AccessUnit, type RtspSessionOptions } from '../media/index.js';
 import {
   CameraSimulator,
@@ -128,6 +130,94 @@ describe('camera simulator', () => {
         {
           url: sim.cameraList()[0]!.url,
           ...cred,
+          readBatchMs: 100,
+          stallTimeoutMs: 2000,
+          limits: { maxNalUnitBytes: 8 << 20, maxAccessUnitBytes: 16 << 20 },
+        },
+        40,
+      );
+      assert.equal(error, undefined, String(error));
+      const big = aus.find((au) => au.byteLength > 6_000_000);
+      assert.ok(big, 'the 6 MiB frame arrived');
+      assert.ok(
+        big.nalus[0]!.subarray(1).every((b) => b === 0x5a),
+        'and arrived intact',
+      );
+    } finally {
+      await sim.close();
+    }
+  });
+
+  it('over RTSPS a batched session delivers every frame intact, reading on the batch clock', async () => {
+    const tls = await ensureTlsMaterial({ dataDir: tempDir() });
+    const sim = await CameraSimulator.start({
+      tls: { certPem: tls.certPem, keyPem: tls.keyPem },
+      cameras: [
+        { path: '/ref', clip: 'h264-720p', ...cred },
+        { path: '/secure', clip: 'h264-720p', tls: true, ...cred },
+      ],
+    });
+    const digest = (au: AccessUnit) => {
+      const h = createHash('sha256');
+      for (const n of au.nalus) h.update(n);
+      return h.digest('hex');
+    };
+    try {
+      const clipFrames = loadClip('h264-720p').frames.length;
+      const reference = take({ url: sim.cameraList()[0]!.url, ...cred }, clipFrames + 25);
+      const secure = {
+        url: `rtsps://127.0.0.1:${sim.tlsPort}/secure`,
+        ...cred,
+        tls: { fingerprint256: tls.fingerprint256 },
+      };
+      // 100 frames are 4 s of video: read every 200 ms that is about 20 waits for the clock.
+      const session = new RtspSession({ ...secure, reuseBuffers: true, readBatchMs: 200 });
+      await session.start();
+      const seen: string[] = [];
+      try {
+        for await (const au of session) {
+          seen.push(digest(au));
+          au.release?.();
+          if (seen.length >= 100) break;
+        }
+      } finally {
+        await session.close();
+      }
+      const expected = new Set((await reference).aus.map(digest));
+      const damaged = seen.filter((d) => !expected.has(d));
+      assert.deepEqual(damaged, [], `${damaged.length} of ${seen.length} frames differ from the clip`);
+      const { batchWaits, reads } = session.stats;
+      assert.ok(batchWaits >= 10 && batchWaits <= 40, `${batchWaits} waits for the batch clock in 4 s`);
+      assert.ok(reads > batchWaits, `${reads} TLS records read in ${batchWaits} ticks`);
+      // Unbatched, reading never waits.
+      const unbatched = await take(secure, 25);
+      assert.equal(unbatched.error, undefined, String(unbatched.error));
+      assert.equal(unbatched.session.stats.batchWaits, 0);
+    } finally {
+      await sim.close();
+    }
+  });
+
+  it('over RTSPS a batched session reads a 6 MiB burst without stalling', async () => {
+    const tls = await ensureTlsMaterial({ dataDir: tempDir() });
+    const sim = await CameraSimulator.start({
+      tls: { certPem: tls.certPem, keyPem: tls.keyPem },
+      cameras: [
+        {
+          path: '/burst',
+          clip: 'h264-720p',
+          tls: true,
+          ...cred,
+          behaviours: [oversizedNal(1000, 6 * 1024 * 1024)],
+        },
+      ],
+    });
+    try {
+      const { aus, error } = await take(
+        {
+          url: `rtsps://127.0.0.1:${sim.tlsPort}/burst`,
+          ...cred,
+          tls: { fingerprint256: tls.fingerprint256 },
           readBatchMs: 100,
           stallTimeoutMs: 2000,
           limits: { maxNalUnitBytes: 8 << 20, maxAccessUnitBytes: 16 << 20 },
