@@ -4,6 +4,8 @@ import { CameraSimulator } from '../sim/index.js';
 import { Fmp4File } from '../media/index.js';
 import { backoffDelay, checkRecordings, openSegment, recordingFactSources, type LiveItem } from './index.js';
 import { DIALECTS } from '../../test/support/dialects.js';
+import { tempDir } from '../../test/support/tmp.js';
+import { ensureTlsMaterial } from '../http/index.js';
 import { ADMIN, recordingWorld, testSettings } from '../../test/support/recording.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -115,6 +117,61 @@ describe('recorder', () => {
         [],
         'deleted segments keep their integrity leaves; check stays clean',
       );
+    } finally {
+      await sim.close();
+      await w.close();
+    }
+  });
+
+  it('records an RTSPS camera pinned to its certificate, on the batch clock; a wrong pin records nothing and says why', async () => {
+    const w = await recordingWorld(DIALECTS[0]!);
+    const tls = await ensureTlsMaterial({ dataDir: tempDir() });
+    const sim = await CameraSimulator.start({
+      port: 0,
+      tls: { certPem: tls.certPem, keyPem: tls.keyPem },
+      cameras: [{ path: '/secure', clip: 'h264-720p', tls: true, username: 'u', password: 'p' }],
+    });
+    try {
+      const rec = await w.open(testSettings({ readBatchMs: 100 }));
+      await rec.start();
+      const camera = (id: string, tlsFingerprint: string) => ({
+        id,
+        name: id,
+        zoneId: 'default',
+        streamUrl: `rtsps://127.0.0.1:${sim.tlsPort}/secure`,
+        username: 'u',
+        password: 'p',
+        tlsFingerprint,
+      });
+      await rec.createCamera(camera('secure', tls.fingerprint256), ADMIN);
+      await rec.createCamera(camera('impostor', `${'AA:'.repeat(31)}AA`), ADMIN);
+      await sleep(6000);
+      assert.equal(rec.health('secure')!.state, 'recording');
+      const refused = rec.health('impostor')!;
+      assert.notEqual(refused.state, 'recording');
+      assert.equal(refused.lastError?.code, 'RTSP_TLS_FAILED');
+      assert.equal(refused.framesRecorded, 0);
+      sim.pauseAll();
+      await sleep(500);
+      await rec.close();
+
+      const rec2 = await w.open(testSettings());
+      const segs = await rec2.index.find('secure', 0, Date.now() + 1000);
+      assert.ok(segs.length >= 1, `${segs.length} segments`);
+      let frames = 0;
+      for (const s of segs) {
+        const o = await openSegment({ keyring: w.keyring, store: w.store, index: rec2.index }, s.id);
+        const f = Fmp4File.parse(await o.read(0, o.size));
+        await o.close();
+        frames += f.fragments.reduce((k, x) => k + x.samples.length, 0);
+      }
+      // The simulator counts frames per camera path, and only the pinned camera ever got any.
+      assert.equal(
+        frames,
+        sim.framesSent('/secure'),
+        `recorded ${frames}, sent ${sim.framesSent('/secure')}`,
+      );
+      assert.deepEqual(await rec2.index.find('impostor', 0, Date.now() + 1000), []);
     } finally {
       await sim.close();
       await w.close();

@@ -170,7 +170,8 @@ describe('camera simulator', () => {
         ...cred,
         tls: { fingerprint256: tls.fingerprint256 },
       };
-      // 100 frames are 4 s of video: read every 200 ms that is about 20 waits for the clock.
+      // 100 frames are 4 s of video: read every 200 ms that is about 20 waits for the clock (more if
+      // a loaded machine makes ticks heavy and the interval shorter; one per TLS record would be 100+).
       const session = new RtspSession({ ...secure, reuseBuffers: true, readBatchMs: 200 });
       await session.start();
       const seen: string[] = [];
@@ -187,7 +188,7 @@ describe('camera simulator', () => {
       const damaged = seen.filter((d) => !expected.has(d));
       assert.deepEqual(damaged, [], `${damaged.length} of ${seen.length} frames differ from the clip`);
       const { batchWaits, reads } = session.stats;
-      assert.ok(batchWaits >= 10 && batchWaits <= 40, `${batchWaits} waits for the batch clock in 4 s`);
+      assert.ok(batchWaits >= 10 && batchWaits <= 60, `${batchWaits} waits for the batch clock in 4 s`);
       assert.ok(reads > batchWaits, `${reads} TLS records read in ${batchWaits} ticks`);
       // Unbatched, reading never waits.
       const unbatched = await take(secure, 25);
