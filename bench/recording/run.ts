@@ -181,33 +181,41 @@ simProc.kill('SIGTERM');
 // sealed bytes, on as many bytes as ffmpeg's fMP4 took in the window, in one-second fragments each
 // padded to a chunk boundary as the recorder pads them. Fragment sizes spread over a chunk so the
 // padding is its mean; sealed / fMP4 bytes is then the storage overhead of sealing at this chunk size.
-// Single-threaded, as fast as it goes; CPU from process.cpuUsage: raw Node crypto in this run.
+// Single-threaded, as fast as it goes; CPU from process.cpuUsage: raw Node crypto in this run. The
+// least of three passes, since noise only adds (which makes "CPU without it" err on the high side).
 const meanFragment = Math.max(CHUNK_SIZE, Math.round(theirs.bytesWritten / SECONDS / STREAMS));
 // The largest fragment is meanFragment + CHUNK_SIZE / 2, and its padding under CHUNK_SIZE + 8.
 const source = randomBytes(meanFragment + 2 * CHUNK_SIZE);
-const sealers = Array.from(
-  { length: STREAMS },
-  (_, i) => new SegmentSealer(randomBytes(32), { objectId: `bench-${i}`, chunkSize: CHUNK_SIZE }),
-);
-const hashes = sealers.map(() => createHash('sha256'));
-let fmp4Bytes = 0;
-const cpuBefore = process.cpuUsage();
-for (let s = 0; s < SECONDS; s++) {
-  for (let i = 0; i < STREAMS; i++) {
-    const size = meanFragment - CHUNK_SIZE / 2 + (((s * STREAMS + i) * 7919) % CHUNK_SIZE);
-    const rem = size % CHUNK_SIZE;
-    let pad = rem === 0 ? 0 : CHUNK_SIZE - rem;
-    if (pad > 0 && pad < 8) pad += CHUNK_SIZE;
-    fmp4Bytes += size;
-    const sealed: Buffer[] = [];
-    sealers[i]!.updateInto(source.subarray(0, size + pad), sealed);
-    for (const b of sealed) hashes[i]!.update(b);
+function sealAlone(): { cpuSeconds: number; sealedOverFmp4: number } {
+  const sealers = Array.from(
+    { length: STREAMS },
+    (_, i) => new SegmentSealer(randomBytes(32), { objectId: `bench-${i}`, chunkSize: CHUNK_SIZE }),
+  );
+  const hashes = sealers.map(() => createHash('sha256'));
+  let fmp4Bytes = 0;
+  const before = process.cpuUsage();
+  for (let s = 0; s < SECONDS; s++) {
+    for (let i = 0; i < STREAMS; i++) {
+      const size = meanFragment - CHUNK_SIZE / 2 + (((s * STREAMS + i) * 7919) % CHUNK_SIZE);
+      const rem = size % CHUNK_SIZE;
+      let pad = rem === 0 ? 0 : CHUNK_SIZE - rem;
+      if (pad > 0 && pad < 8) pad += CHUNK_SIZE;
+      fmp4Bytes += size;
+      const sealed: Buffer[] = [];
+      sealers[i]!.updateInto(source.subarray(0, size + pad), sealed);
+      for (const b of sealed) hashes[i]!.update(b);
+    }
   }
+  const used = process.cpuUsage(before);
+  for (const h of hashes) h.digest();
+  return {
+    cpuSeconds: (used.user + used.system) / 1e6,
+    sealedOverFmp4: sealers.reduce((n, x) => n + x.stats.sealedBytes, 0) / fmp4Bytes,
+  };
 }
-const cpuUsed = process.cpuUsage(cpuBefore);
-for (const h of hashes) h.digest();
-const sealedOverFmp4 = sealers.reduce((n, x) => n + x.stats.sealedBytes, 0) / fmp4Bytes;
-const cryptoCorePerStream = (cpuUsed.user + cpuUsed.system) / 1e6 / SECONDS / STREAMS;
+const passes = [sealAlone(), sealAlone(), sealAlone()];
+const sealedOverFmp4 = passes[0]!.sealedOverFmp4;
+const cryptoCorePerStream = Math.min(...passes.map((p) => p.cpuSeconds)) / SECONDS / STREAMS;
 
 const fmt = (n: number, d = 1) => n.toFixed(d);
 const oursCorePerStream = ours.cpuSeconds / SECONDS / STREAMS;
