@@ -5,7 +5,7 @@ import net from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { tempDir } from '../../test/support/tmp.js';
 import { isPalisadeError } from '../errors/index.js';
-import { ensureTlsMaterial } from '../http/index.js';
+import { ensureTlsMaterial, type TlsMaterial } from '../http/index.js';
 import { Fmp4Fragmenter, RtspSession, type AccessUnit, type RtspSessionOptions } from '../media/index.js';
 import {
   CameraSimulator,
@@ -243,102 +243,112 @@ describe('camera simulator', () => {
   });
 });
 
-describe('hostile camera behaviours and what the client makes of them', () => {
-  let sim: CameraSimulator;
-  const url = (path: string) => `rtsp://127.0.0.1:${sim.port}${path}`;
-  const cam = (path: string, clip: ClipName, behaviours: CameraBehaviour[]) => ({
-    path,
-    clip,
-    behaviours,
-    ...cred,
-  });
-  before(async () => {
-    sim = await CameraSimulator.start({
-      cameras: [
-        cam('/disconnect', 'h264-720p', [disconnectEvery(1200)]),
-        cam('/stall', 'h264-720p', [stallAfter(600)]),
-        cam('/mid-frame', 'h264-1080p', [dropMidFrame(600)]),
-        cam('/flood', 'h264-720p', [floodRtp(400)]),
-        cam('/oversized', 'h265-1080p', [oversizedNal(400, 6 * 1024 * 1024)]),
-        cam('/resolution', 'h264-1080p', [
-          changeResolution(1500, [loadClip('h264-1080p'), loadClip('h264-720p')]),
-        ]),
-        cam('/lie-params', 'h264-1080p', [lieInSdp({ parameterSetsOf: loadClip('h264-720p') })]),
-        cam('/lie-codec', 'h264-720p', [lieInSdp({ codec: 'H265' })]),
-      ],
+// Over RTSPS too, with batched reads as the recorder reads: the TLS layer must end and bound a
+// session exactly as plain TCP does.
+for (const secure of [false, true]) {
+  describe(`hostile camera behaviours and what the client makes of them${secure ? ', over RTSPS, batched' : ''}`, () => {
+    let sim: CameraSimulator;
+    let tls: TlsMaterial | undefined;
+    const url = (path: string) =>
+      secure ? `rtsps://127.0.0.1:${sim.tlsPort}${path}` : `rtsp://127.0.0.1:${sim.port}${path}`;
+    const over = () => (tls ? { tls: { fingerprint256: tls.fingerprint256 }, readBatchMs: 100 } : {});
+    const cam = (path: string, clip: ClipName, behaviours: CameraBehaviour[]) => ({
+      path,
+      clip,
+      behaviours,
+      tls: secure,
+      ...cred,
+    });
+    before(async () => {
+      tls = secure ? await ensureTlsMaterial({ dataDir: tempDir() }) : undefined;
+      sim = await CameraSimulator.start({
+        ...(tls ? { tls: { certPem: tls.certPem, keyPem: tls.keyPem } } : {}),
+        cameras: [
+          cam('/disconnect', 'h264-720p', [disconnectEvery(1200)]),
+          cam('/stall', 'h264-720p', [stallAfter(600)]),
+          cam('/mid-frame', 'h264-1080p', [dropMidFrame(600)]),
+          cam('/flood', 'h264-720p', [floodRtp(400)]),
+          cam('/oversized', 'h265-1080p', [oversizedNal(400, 6 * 1024 * 1024)]),
+          cam('/resolution', 'h264-1080p', [
+            changeResolution(1500, [loadClip('h264-1080p'), loadClip('h264-720p')]),
+          ]),
+          cam('/lie-params', 'h264-1080p', [lieInSdp({ parameterSetsOf: loadClip('h264-720p') })]),
+          cam('/lie-codec', 'h264-720p', [lieInSdp({ codec: 'H265' })]),
+        ],
+      });
+    });
+    after(() => sim.close());
+
+    it('disconnects every few seconds: RTSP_CONNECTION_LOST after the frames sent so far', async () => {
+      const r = await take({ ...over(), url: url('/disconnect'), ...cred }, 1000);
+      assert.ok(isPalisadeError(r.error) && r.error.code === 'RTSP_CONNECTION_LOST', String(r.error));
+      assert.ok(r.aus.length >= 20 && r.aus.length <= 40, `${r.aus.length} frames in ~1.2 s`);
+    });
+
+    it('stalls: RTSP_STALLED once no frame arrives for the stall timeout', async () => {
+      const r = await take({ ...over(), url: url('/stall'), ...cred, stallTimeoutMs: 1000 }, 1000);
+      assert.ok(isPalisadeError(r.error) && r.error.code === 'RTSP_STALLED', String(r.error));
+      assert.ok(r.aus.length >= 10);
+    });
+
+    it('drops mid-frame: the half frame is never delivered, the session ends RTSP_CONNECTION_LOST', async () => {
+      const r = await take({ ...over(), url: url('/mid-frame'), ...cred }, 1000);
+      assert.ok(isPalisadeError(r.error) && r.error.code === 'RTSP_CONNECTION_LOST', String(r.error));
+      const full = loadClip('h264-1080p').frames;
+      r.aus.forEach((au, i) => {
+        const bytes = au.nalus.reduce((n, x) => n + x.length, 0);
+        assert.ok(bytes > 0);
+        assert.equal(au.key, full[i]!.key, `frame ${i} complete and in order`);
+      });
+    });
+
+    it('floods garbage RTP: bounded, counted as corrupt, ends RTSP_STALLED (no decodable video)', async () => {
+      const before = process.memoryUsage().rss;
+      const r = await take({ ...over(), url: url('/flood'), ...cred, stallTimeoutMs: 1500 }, 10_000);
+      assert.ok(isPalisadeError(r.error), String(r.error));
+      assert.ok(['RTSP_STALLED', 'RTSP_LIMIT_EXCEEDED'].includes(r.error.code), r.error.code);
+      assert.ok(r.session.stats.rtpPackets > 5000, `${r.session.stats.rtpPackets} packets`);
+      assert.ok(r.session.stats.corruptAccessUnits + r.session.stats.skippedAccessUnits > 10);
+      assert.ok(process.memoryUsage().rss - before < 200 * 1024 * 1024, 'memory stays bounded');
+    });
+
+    it('sends an oversized NAL unit: RTSP_LIMIT_EXCEEDED naming maxNalUnitBytes', async () => {
+      const r = await take({ ...over(), url: url('/oversized'), ...cred }, 10_000);
+      assert.ok(isPalisadeError(r.error) && r.error.code === 'RTSP_LIMIT_EXCEEDED', String(r.error));
+      assert.equal(r.error.details?.limit, 'maxNalUnitBytes');
+    });
+
+    it('changes resolution mid-stream: the access unit says so and the fragmenter starts a new init segment', async () => {
+      const r = await take({ ...over(), url: url('/resolution'), ...cred }, 70);
+      assert.equal(r.error, undefined);
+      const changes = r.aus.filter((a) => a.videoChanged);
+      assert.deepEqual(
+        changes.map((a) => `${a.video.width}x${a.video.height}:${a.key}`),
+        ['1920x1080:true', '1280x720:true'],
+      );
+      const fragmenter = new Fmp4Fragmenter();
+      const inits = r.aus.flatMap((a) => fragmenter.push(a)).filter((o) => o.kind === 'init');
+      assert.equal(inits.length, 2);
+      for (let j = 1; j < r.aus.length; j++)
+        assert.ok(r.aus[j]!.timestamp > r.aus[j - 1]!.timestamp, 'timeline continues');
+    });
+
+    it('lies about its parameter sets in the SDP: the in-band ones win', async () => {
+      const session = new RtspSession({ ...over(), url: url('/lie-params'), ...cred });
+      const info = await session.start();
+      assert.equal(`${info.video?.width}x${info.video?.height}`, '1280x720', 'what the SDP claimed');
+      const first = await session[Symbol.asyncIterator]().next();
+      await session.close();
+      assert.equal(first.done, false);
+      const au = first.value;
+      assert.equal(`${au.video.width}x${au.video.height}`, '1920x1080', 'what the stream carries');
+      assert.equal(au.videoChanged, true);
+    });
+
+    it('announces H.265 but sends H.264: nothing decodable, RTSP_STALLED', async () => {
+      const r = await take({ ...over(), url: url('/lie-codec'), ...cred, stallTimeoutMs: 1500 }, 10);
+      assert.ok(isPalisadeError(r.error) && r.error.code === 'RTSP_STALLED', String(r.error));
+      assert.equal(r.aus.length, 0);
     });
   });
-  after(() => sim.close());
-
-  it('disconnects every few seconds: RTSP_CONNECTION_LOST after the frames sent so far', async () => {
-    const r = await take({ url: url('/disconnect'), ...cred }, 1000);
-    assert.ok(isPalisadeError(r.error) && r.error.code === 'RTSP_CONNECTION_LOST', String(r.error));
-    assert.ok(r.aus.length >= 20 && r.aus.length <= 40, `${r.aus.length} frames in ~1.2 s`);
-  });
-
-  it('stalls: RTSP_STALLED once no frame arrives for the stall timeout', async () => {
-    const r = await take({ url: url('/stall'), ...cred, stallTimeoutMs: 1000 }, 1000);
-    assert.ok(isPalisadeError(r.error) && r.error.code === 'RTSP_STALLED', String(r.error));
-    assert.ok(r.aus.length >= 10);
-  });
-
-  it('drops mid-frame: the half frame is never delivered, the session ends RTSP_CONNECTION_LOST', async () => {
-    const r = await take({ url: url('/mid-frame'), ...cred }, 1000);
-    assert.ok(isPalisadeError(r.error) && r.error.code === 'RTSP_CONNECTION_LOST', String(r.error));
-    const full = loadClip('h264-1080p').frames;
-    r.aus.forEach((au, i) => {
-      const bytes = au.nalus.reduce((n, x) => n + x.length, 0);
-      assert.ok(bytes > 0);
-      assert.equal(au.key, full[i]!.key, `frame ${i} complete and in order`);
-    });
-  });
-
-  it('floods garbage RTP: bounded, counted as corrupt, ends RTSP_STALLED (no decodable video)', async () => {
-    const before = process.memoryUsage().rss;
-    const r = await take({ url: url('/flood'), ...cred, stallTimeoutMs: 1500 }, 10_000);
-    assert.ok(isPalisadeError(r.error), String(r.error));
-    assert.ok(['RTSP_STALLED', 'RTSP_LIMIT_EXCEEDED'].includes(r.error.code), r.error.code);
-    assert.ok(r.session.stats.rtpPackets > 5000, `${r.session.stats.rtpPackets} packets`);
-    assert.ok(r.session.stats.corruptAccessUnits + r.session.stats.skippedAccessUnits > 10);
-    assert.ok(process.memoryUsage().rss - before < 200 * 1024 * 1024, 'memory stays bounded');
-  });
-
-  it('sends an oversized NAL unit: RTSP_LIMIT_EXCEEDED naming maxNalUnitBytes', async () => {
-    const r = await take({ url: url('/oversized'), ...cred }, 10_000);
-    assert.ok(isPalisadeError(r.error) && r.error.code === 'RTSP_LIMIT_EXCEEDED', String(r.error));
-    assert.equal(r.error.details?.limit, 'maxNalUnitBytes');
-  });
-
-  it('changes resolution mid-stream: the access unit says so and the fragmenter starts a new init segment', async () => {
-    const r = await take({ url: url('/resolution'), ...cred }, 70);
-    assert.equal(r.error, undefined);
-    const changes = r.aus.filter((a) => a.videoChanged);
-    assert.deepEqual(
-      changes.map((a) => `${a.video.width}x${a.video.height}:${a.key}`),
-      ['1920x1080:true', '1280x720:true'],
-    );
-    const fragmenter = new Fmp4Fragmenter();
-    const inits = r.aus.flatMap((a) => fragmenter.push(a)).filter((o) => o.kind === 'init');
-    assert.equal(inits.length, 2);
-    for (let j = 1; j < r.aus.length; j++)
-      assert.ok(r.aus[j]!.timestamp > r.aus[j - 1]!.timestamp, 'timeline continues');
-  });
-
-  it('lies about its parameter sets in the SDP: the in-band ones win', async () => {
-    const session = new RtspSession({ url: url('/lie-params'), ...cred });
-    const info = await session.start();
-    assert.equal(`${info.video?.width}x${info.video?.height}`, '1280x720', 'what the SDP claimed');
-    const first = await session[Symbol.asyncIterator]().next();
-    await session.close();
-    assert.equal(first.done, false);
-    const au = first.value;
-    assert.equal(`${au.video.width}x${au.video.height}`, '1920x1080', 'what the stream carries');
-    assert.equal(au.videoChanged, true);
-  });
-
-  it('announces H.265 but sends H.264: nothing decodable, RTSP_STALLED', async () => {
-    const r = await take({ url: url('/lie-codec'), ...cred, stallTimeoutMs: 1500 }, 10);
-    assert.ok(isPalisadeError(r.error) && r.error.code === 'RTSP_STALLED', String(r.error));
-    assert.equal(r.aus.length, 0);
-  });
-});
+}
