@@ -10,6 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SegmentSealer } from '../../src/keys/index.js';
+import { paddingFor } from '../../src/recording/index.js';
 
 const STREAMS = Number(process.env.BENCH_STREAMS ?? 20);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 30);
@@ -197,12 +198,9 @@ function sealAlone(): { cpuSeconds: number; sealedOverFmp4: number } {
   for (let s = 0; s < SECONDS; s++) {
     for (let i = 0; i < STREAMS; i++) {
       const size = meanFragment - CHUNK_SIZE / 2 + (((s * STREAMS + i) * 7919) % CHUNK_SIZE);
-      const rem = size % CHUNK_SIZE;
-      let pad = rem === 0 ? 0 : CHUNK_SIZE - rem;
-      if (pad > 0 && pad < 8) pad += CHUNK_SIZE;
       fmp4Bytes += size;
       const sealed: Buffer[] = [];
-      sealers[i]!.updateInto(source.subarray(0, size + pad), sealed);
+      sealers[i]!.updateInto(source.subarray(0, size + paddingFor(size, CHUNK_SIZE)), sealed);
       for (const b of sealed) hashes[i]!.update(b);
     }
   }

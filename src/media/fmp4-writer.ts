@@ -103,20 +103,14 @@ export class Fmp4Writer {
     const entries = Buffer.allocUnsafe(samples.length * TRUN_ENTRY_BYTES);
     let mdatBytes = 0;
     samples.forEach((s, i) => {
-      let size = 0;
-      for (const nal of s.nalus) size += 4 + nal.length;
+      const size = sampleBytes(s.nalus);
       writeTrunEntry(entries, i, s.duration, size, s.key);
       mdatBytes += size;
     });
     const head = this.fragmentHead(entries, mdatBytes, baseDecodeTime);
     const out = Buffer.allocUnsafe(head.length + mdatBytes);
     let o = head.copy(out, 0);
-    for (const s of samples) {
-      for (const nal of s.nalus) {
-        out.writeUInt32BE(nal.length, o);
-        o += 4 + nal.copy(out, o + 4);
-      }
-    }
+    for (const s of samples) o = writeSample(s.nalus, out, o);
     return out;
   }
 
@@ -148,6 +142,22 @@ export class Fmp4Writer {
 
 /** Bytes of one trun entry: sample duration, size and flags. */
 const TRUN_ENTRY_BYTES = 12;
+
+/** A sample's size in the mdat: each NAL unit with its 4-byte length. */
+function sampleBytes(nalus: readonly Buffer[]): number {
+  let size = 0;
+  for (const nal of nalus) size += 4 + nal.length;
+  return size;
+}
+
+/** Writes a sample's NAL units, length-prefixed, into `out` at `o`; returns where it ends. */
+function writeSample(nalus: readonly Buffer[], out: Buffer, o: number): number {
+  for (const nal of nalus) {
+    out.writeUInt32BE(nal.length, o);
+    o += 4 + nal.copy(out, o + 4);
+  }
+  return o;
+}
 
 /** Writes sample `index`'s trun entry; a duration is at least 0 and whole (90 kHz ticks). */
 function writeTrunEntry(entries: Buffer, index: number, duration: number, size: number, key: boolean): void {
@@ -242,16 +252,9 @@ class MdatBuffer {
 
   /** Appends one sample; returns its size in the mdat. */
   append(nalus: readonly Buffer[]): number {
-    let size = 0;
-    for (const nal of nalus) size += 4 + nal.length;
+    const size = sampleBytes(nalus);
     if (this.#used + size > this.#buf.length) this.#grow(this.#used + size);
-    const buf = this.#buf;
-    let o = this.#used;
-    for (const nal of nalus) {
-      buf.writeUInt32BE(nal.length, o);
-      o += 4 + nal.copy(buf, o + 4);
-    }
-    this.#used = o;
+    this.#used = writeSample(nalus, this.#buf, this.#used);
     return size;
   }
 

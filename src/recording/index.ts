@@ -4,6 +4,7 @@
  * recovery, retention and storage-capacity alarms. See docs/recording.md.
  */
 export { recordingMigration, type RecordingTables, type SegmentState } from './tables.js';
+export { paddingFor } from './boxes.js';
 export { RECORDING_ERRORS, recordingError, type RecordingErrorCode } from './errors.js';
 export {
   CameraStore,

@@ -9,7 +9,7 @@ import type { RecordingTables } from './tables.js';
 
 /** A fragment as the fragmenter emits it (media/'s `Fmp4Output` of kind `fragment`). */
 export interface FragmentIn {
-  /** The fragment's bytes (moof + mdat), in order, as `Fmp4Writer.fragmentParts` gives them. */
+  /** The fragment's bytes in order, as the fragmenter gives them: moof with the mdat header, then the mdat body. */
   parts: readonly Buffer[];
   /** 90 kHz, relative to the session's time origin. */
   startTime: number;
@@ -177,8 +177,9 @@ export class SegmentWriter {
     for (const p of fragment.parts) bytes += p.length;
     const pad = paddingFor(this.#plaintext + bytes, this.deps.chunkSize);
     bytes += pad;
-    // The pieces go to the sealer as they are (NAL units are not joined first): it copies them into
-    // its chunk buffer, so sealing allocates nothing video-sized but the ciphertext.
+    // The pieces go to the sealer as they are (not joined first): it seals whole chunks straight from
+    // the mdat body and copies only the ends into its chunk buffer, so sealing allocates nothing
+    // video-sized but the ciphertext.
     const sealed: Buffer[] = [];
     try {
       if (init) this.sealer.updateInto(init, sealed);

@@ -187,15 +187,13 @@ export class CameraSimulator {
     };
     socket.on('close', end);
     socket.on('error', () => socket.destroy());
+    const sink = messageSink((item) => {
+      if (item.kind === 'request') this.handle(socket, secure, item, sessions);
+    });
     socket.on('data', (chunk: Buffer) => {
       lastHeard = Date.now();
       try {
-        reader.push(
-          chunk,
-          messageSink((item) => {
-            if (item.kind === 'request') this.handle(socket, secure, item, sessions);
-          }),
-        );
+        reader.push(chunk, sink);
       } catch (err) {
         const status = isPalisadeError(err) && err.code === 'RTSP_LIMIT_EXCEEDED' ? 413 : 400;
         socket.end(formatResponse(status, status === 413 ? 'Request Entity Too Large' : 'Bad Request', []));

@@ -23,6 +23,13 @@ import {
 
 const cred = { username: 'sim-user', password: 'sim-pass-42' };
 
+/** A frame's identity: the SHA-256 of its NAL units. */
+function digest(au: AccessUnit): string {
+  const h = createHash('sha256');
+  for (const n of au.nalus) h.update(n);
+  return h.digest('hex');
+}
+
 /** Reads up to `max` access units; returns them and the error that ended the session, if any. */
 async function take(options: RtspSessionOptions, max: number) {
   const session = new RtspSession({ responseTimeoutMs: 5000, ...options });
@@ -72,11 +79,6 @@ describe('camera simulator', () => {
     const sim = await CameraSimulator.start({
       cameras: ['/ref', '/reuse'].map((path) => ({ path, clip: 'h264-720p' as const, ...cred })),
     });
-    const digest = (au: AccessUnit) => {
-      const h = createHash('sha256');
-      for (const n of au.nalus) h.update(n);
-      return h.digest('hex');
-    };
     try {
       const [ref, reuse] = sim.cameraList();
       const clipFrames = loadClip('h264-720p').frames.length;
@@ -160,11 +162,6 @@ describe('camera simulator', () => {
         { path: '/secure', clip: 'h264-720p', tls: true, ...cred },
       ],
     });
-    const digest = (au: AccessUnit) => {
-      const h = createHash('sha256');
-      for (const n of au.nalus) h.update(n);
-      return h.digest('hex');
-    };
     try {
       const clipFrames = loadClip('h264-720p').frames.length;
       const reference = take({ url: sim.cameraList()[0]!.url, ...cred }, clipFrames + 25);

@@ -27,20 +27,16 @@ export async function scriptedCamera(
     socket.on('close', () => sockets.delete(socket));
     socket.on('error', () => socket.destroy());
     const reader = new RtspReader(DEFAULT_LIMITS);
-    socket.on('data', (chunk: Buffer) => {
-      reader.push(
-        chunk,
-        messageSink((item) => {
-          if (item.kind !== 'request') return;
-          requests.push(item);
-          const a = answer(item, requests.length - 1);
-          if (a === undefined) return;
-          socket.write(
-            withCseq(Buffer.isBuffer(a) ? a : Buffer.from(a, 'latin1'), item.headers.get('cseq') ?? '0'),
-          );
-        }),
+    const sink = messageSink((item) => {
+      if (item.kind !== 'request') return;
+      requests.push(item);
+      const a = answer(item, requests.length - 1);
+      if (a === undefined) return;
+      socket.write(
+        withCseq(Buffer.isBuffer(a) ? a : Buffer.from(a, 'latin1'), item.headers.get('cseq') ?? '0'),
       );
     });
+    socket.on('data', (chunk: Buffer) => reader.push(chunk, sink));
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const port = (server.address() as net.AddressInfo).port;
