@@ -1,6 +1,7 @@
 // bench:recording — cameras recorded per core by Palisade's recorder (RTSP -> fMP4 -> sealed segments
 // on disk -> index + integrity log) against one `ffmpeg -c copy` process per camera writing segments,
-// on the same simulated 4 Mbit/s 1080p streams in the same run. Prints a table.
+// on the same simulated 4 Mbit/s 1080p streams in the same run, and against two floors (a bare process
+// that only reads them, and one that reads, seals, hashes, writes and syncs them). Prints a table.
 // Env: BENCH_STREAMS (default 20), BENCH_SECONDS (default 30), BENCH_WARMUP_SECONDS (default 5); more in
 // docs/benchmarks.md.
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -16,6 +17,7 @@ const STREAMS = Number(process.env.BENCH_STREAMS ?? 20);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 30);
 const WARMUP_MS = Number(process.env.BENCH_WARMUP_SECONDS ?? 5) * 1000;
 const WORKER = fileURLToPath(new URL('./recorder-worker.js', import.meta.url));
+const FLOOR_WORKER = fileURLToPath(new URL('./floor-worker.js', import.meta.url));
 const PALISADE = fileURLToPath(new URL('../../../bin/palisade.js', import.meta.url));
 const TICKS = 100;
 const CHUNK_SIZE = Number(process.env.BENCH_CHUNK_SIZE ?? 16384);
@@ -176,6 +178,26 @@ const theirs = await measure(
 for (const c of ffmpegs) c.kill('SIGINT');
 await Promise.all(ffmpegs.map((c) => new Promise((r) => (c.exitCode !== null ? r(null) : c.on('exit', r)))));
 rmSync(fdir, { recursive: true, force: true });
+
+// The floor under the recorder (floor-worker.ts): the same cameras read by a bare Node process with
+// the recorder's flags, first dropping every frame, then sealing, hashing, writing and syncing them
+// with nothing else around it. What the recorder costs above `pipeline` is everything else it does.
+async function floor(mode: 'receive' | 'pipeline') {
+  const floorDir = mkdtempSync(path.join(os.tmpdir(), 'bench-floor-'));
+  const child = spawn(
+    process.execPath,
+    [...nodeFlags, FLOOR_WORKER, floorDir, urls.join(','), 'bench', password, fingerprint, mode],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  await waitFor(child, /ready/);
+  const m = await measure([child.pid!], floorDir);
+  child.kill('SIGTERM');
+  await new Promise((r) => (child.exitCode !== null ? r(null) : child.on('exit', r)));
+  rmSync(floorDir, { recursive: true, force: true });
+  return m;
+}
+const receiveFloor = await floor('receive');
+const pipelineFloor = await floor('pipeline');
 simProc.kill('SIGTERM');
 
 // The work ffmpeg does not do, alone: sealing (AES-256-GCM records of CHUNK_SIZE) and SHA-256 of the
@@ -273,6 +295,24 @@ const rows = [
     fmt((oursCorePerStream - cryptoCorePerStream) * 100, 3),
     fmt(theirsCorePerStream * 100, 3),
     fmt((oursCorePerStream - cryptoCorePerStream) / theirsCorePerStream, 2),
+  ],
+  [
+    'floor: read and depacketize only, bare process (% of a core per stream)',
+    fmt((receiveFloor.cpuSeconds / SECONDS / STREAMS) * 100, 3),
+    fmt(theirsCorePerStream * 100, 3),
+    fmt(receiveFloor.cpuSeconds / SECONDS / STREAMS / theirsCorePerStream, 2),
+  ],
+  [
+    'floor: read, seal, SHA-256, write, fdatasync; no fMP4, index or log (% of a core per stream)',
+    fmt((pipelineFloor.cpuSeconds / SECONDS / STREAMS) * 100, 3),
+    fmt(theirsCorePerStream * 100, 3),
+    fmt(pipelineFloor.cpuSeconds / SECONDS / STREAMS / theirsCorePerStream, 2),
+  ],
+  [
+    'recorder above that floor (% of a core per stream)',
+    fmt((oursCorePerStream - pipelineFloor.cpuSeconds / SECONDS / STREAMS) * 100, 3),
+    '',
+    '',
   ],
   ['process RSS total, mean (MiB)', fmt(ours.rss / 2 ** 20), fmt(theirs.rss / 2 ** 20), ''],
   // Where Palisade's memory sits at the end: the JS heap, and buffers outside it (video in flight).
