@@ -239,6 +239,8 @@ const cryptoCorePerStream = Math.min(...passes.map((p) => p.cpuSeconds)) / SECON
 
 const fmt = (n: number, d = 1) => n.toFixed(d);
 const oursCorePerStream = ours.cpuSeconds / SECONDS / STREAMS;
+const receiveCorePerStream = receiveFloor.cpuSeconds / SECONDS / STREAMS;
+const pipelineCorePerStream = pipelineFloor.cpuSeconds / SECONDS / STREAMS;
 const theirsCorePerStream = theirs.cpuSeconds / SECONDS / STREAMS;
 const oursRssPerStream = (ours.rss - baselineRss) / STREAMS;
 const theirsRssPerStream = theirs.rss / STREAMS;
@@ -298,19 +300,19 @@ const rows = [
   ],
   [
     'floor: read and depacketize only, bare process (% of a core per stream)',
-    fmt((receiveFloor.cpuSeconds / SECONDS / STREAMS) * 100, 3),
+    fmt(receiveCorePerStream * 100, 3),
     fmt(theirsCorePerStream * 100, 3),
-    fmt(receiveFloor.cpuSeconds / SECONDS / STREAMS / theirsCorePerStream, 2),
+    fmt(receiveCorePerStream / theirsCorePerStream, 2),
   ],
   [
     'floor: read, seal, SHA-256, write, fdatasync; no fMP4, index or log (% of a core per stream)',
-    fmt((pipelineFloor.cpuSeconds / SECONDS / STREAMS) * 100, 3),
+    fmt(pipelineCorePerStream * 100, 3),
     fmt(theirsCorePerStream * 100, 3),
-    fmt(pipelineFloor.cpuSeconds / SECONDS / STREAMS / theirsCorePerStream, 2),
+    fmt(pipelineCorePerStream / theirsCorePerStream, 2),
   ],
   [
     'recorder above that floor (% of a core per stream)',
-    fmt((oursCorePerStream - pipelineFloor.cpuSeconds / SECONDS / STREAMS) * 100, 3),
+    fmt((oursCorePerStream - pipelineCorePerStream) * 100, 3),
     '',
     '',
   ],
